@@ -1,0 +1,51 @@
+# Everything a newcomer needs: `make demo` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+# Python 3.13, found on PATH, under pyenv, or in the usual system places.
+PYTHON313 ?= $(shell for p in python3.13 "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 \
+	"$$HOME"/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
+
+.PHONY: setup demo test lint unit integration e2e bench build validate clean
+
+setup: $(VENV)/.ready
+
+$(VENV)/.ready: requirements-dev.txt src/handler/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or run make PYTHON313=/path/to/python3.13"; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON313)"
+	"$(PYTHON313)" -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+demo: setup
+	$(PY) -m tests.demo
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/cfn-lint template.yaml examples/*.yaml
+
+test: lint
+	$(BIN)/pytest
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+e2e: setup
+	$(BIN)/pytest tests/e2e
+
+build: setup
+	PATH="$(dir $(PYTHON313)):$$PATH" $(BIN)/sam build
+
+validate: setup
+	$(BIN)/sam validate --lint
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
