@@ -1,0 +1,1 @@
+"""Custom::EcsStateMachine: run an existing ECS task definition from AWS Step Functions."""

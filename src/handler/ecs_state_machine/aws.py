@@ -1,0 +1,106 @@
+"""The one way this provider talks to AWS: lazily built clients, one bounded retry helper, and
+translation of every AWS error into a ProviderError whose Reason a stack author can act on.
+
+botocore's standard retry mode absorbs short bursts of throttling. On top of that, `Aws.call`
+retries throttling that outlasts botocore, and the IAM-propagation AccessDenied messages of Step
+Functions, with jittered backoff capped at one second, until a budget runs out or the Lambda
+deadline (minus a reserve kept for cleanup and the response) comes near.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import ProviderError, error_code, error_message, is_propagation_error, is_transient, translate
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="ecs-state-machine",
+)
+
+RETRY_BUDGET_SECONDS = 120.0  # how long IAM propagation or throttling may hold up one call
+RESERVE_SECONDS = 25.0  # kept back from the Lambda deadline for cleanup and the response
+FIRST_DELAY = 0.25
+MAX_DELAY = 1.0
+
+
+class AwsError(ProviderError):
+    """An AWS call failed for good. `code` is AWS's error code; the message is the Reason."""
+
+    def __init__(self, err: BaseException, action: str) -> None:
+        self.code = error_code(err)
+        self.aws_message = error_message(err)
+        self.original = err
+        super().__init__(translate(err, action).reason)
+
+
+class Deadline:
+    """Seconds left before the provider must stop starting new work."""
+
+    def __init__(self, remaining_ms: Callable[[], int] | None, reserve: float = RESERVE_SECONDS) -> None:
+        self._remaining_ms = remaining_ms
+        self._reserve = reserve
+
+    def left(self) -> float:
+        if self._remaining_ms is None:
+            return float("inf")
+        return self._remaining_ms() / 1000.0 - self._reserve
+
+
+class Aws:
+    def __init__(
+        self,
+        deadline: Deadline | None = None,
+        *,
+        session: Any = None,
+        clients: dict[str, Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        budget: float = RETRY_BUDGET_SECONDS,
+    ) -> None:
+        self.deadline = deadline or Deadline(None)
+        self._session = session
+        self._clients: dict[str, Any] = dict(clients or {})
+        self._sleep = sleep
+        self._clock = clock
+        self.budget = budget
+        self.retries = 0
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            maker = self._session.client if self._session is not None else boto3.client
+            self._clients[service] = maker(service, config=CLIENT_CONFIG)
+        return self._clients[service]
+
+    def call(self, service: str, operation: str, action: str, **kwargs: Any) -> Any:
+        """Call `service.operation(**kwargs)`; `action` says what it was for, in a Reason."""
+        method = getattr(self.client(service), operation)
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                return method(**kwargs)
+            except (ClientError, BotoCoreError) as err:
+                if not is_transient(err):
+                    raise AwsError(err, action) from err
+                attempt += 1
+                delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+                spent = self._clock() - started
+                if spent + delay > self.budget or delay > self.deadline.left():
+                    if is_propagation_error(err):
+                        raise ProviderError(
+                            f"IAM did not let Step Functions use the role within {spent:.0f}s while {action} "
+                            f"({error_message(err)}). Deploy again; if it persists, check the role's trust policy."
+                        ) from err
+                    raise AwsError(err, action) from err
+                self.retries += 1
+                self._sleep(delay)

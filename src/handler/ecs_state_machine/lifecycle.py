@@ -1,0 +1,474 @@
+"""Create, update and delete the state machine and its role, exactly as CloudFormation drives them.
+
+Every step is idempotent (Lambda may deliver the same request twice), everything made is tagged
+with the stack and logical id that own it, nothing without those tags is ever changed or deleted,
+and a failed request removes what it made before it reports FAILED.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from . import render
+from .aws import Aws, AwsError
+from .context import Place, default_state_machine_name, role_name_for
+from .errors import PropertyError, ProviderError
+from .properties import OWNERSHIP_TAG_PREFIX, Properties, parse
+from .properties import tags as parse_tags
+from .resolve import Resolved, resolve
+
+logger = Logger(child=True)
+
+OWNER_STACK = f"{OWNERSHIP_TAG_PREFIX}stack-id"
+OWNER_LOGICAL = f"{OWNERSHIP_TAG_PREFIX}logical-id"
+POLICY_NAME = "ecs-state-machine"
+_STATE_MACHINE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+@dataclass(frozen=True)
+class Request:
+    request_type: str
+    stack_id: str
+    request_id: str
+    logical_id: str
+    physical_id: str = ""
+    properties: Any = field(default_factory=dict)
+    old_properties: Any = field(default_factory=dict)
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Request:
+        return cls(
+            request_type=str(event.get("RequestType", "")),
+            stack_id=str(event.get("StackId", "")),
+            request_id=str(event.get("RequestId", "")),
+            logical_id=str(event.get("LogicalResourceId", "")),
+            physical_id=str(event.get("PhysicalResourceId", "") or ""),
+            properties=event.get("ResourceProperties", {}),
+            old_properties=event.get("OldResourceProperties", {}),
+        )
+
+    @property
+    def ownership(self) -> dict[str, str]:
+        return {OWNER_STACK: self.stack_id, OWNER_LOGICAL: self.logical_id}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    physical_id: str
+    data: dict[str, str]
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        aws: Aws,
+        place: Place,
+        *,
+        role_path: str,
+        enforced_boundary: str | None = None,
+        report_id: Callable[[str], None] = lambda _id: None,
+    ) -> None:
+        self.aws = aws
+        self.place = place
+        self.role_path = role_path
+        self.enforced_boundary = enforced_boundary
+        self.report_id = report_id
+
+    # ------------------------------------------------------------------ requests
+    def create(self, req: Request) -> Outcome:
+        props = parse(req.properties)
+        name = props.state_machine_name or default_state_machine_name(
+            req.stack_id, req.logical_id, req.request_id
+        )
+        arn = self.place.state_machine_arn(name)
+        # From here on a failure (or a timeout) reports this ARN, so the Delete CloudFormation
+        # sends after a failed Create can find and remove anything left behind.
+        self.report_id(arn)
+        resolved = resolve(props, self.place, self.aws)
+        return self._deploy(req, props, resolved, arn)
+
+    def update(self, req: Request) -> Outcome:
+        props = parse(req.properties)
+        current_arn = req.physical_id
+        existing = self._describe(current_arn) if self._is_state_machine_arn(current_arn) else None
+        if existing is not None and not self._owns_state_machine(current_arn, req):
+            raise ProviderError(
+                f"PhysicalResourceId {current_arn} is a state machine this resource does not own "
+                "(ownership tags differ); it was left untouched. Remove the resource from the stack."
+            )
+        resolved = resolve(props, self.place, self.aws)
+        fresh_name = default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
+        if existing is None:
+            # The state machine is gone (deleted out of band): make a new one and report its id.
+            logger.warning(
+                "state machine not found on update; creating a new one", extra={"arn": current_arn}
+            )
+            name = props.state_machine_name or fresh_name
+            return self._deploy(req, props, resolved, self.place.state_machine_arn(name))
+
+        current_name = current_arn.rsplit(":", 1)[-1]
+        old_explicit = _explicit_name(req.old_properties)
+        name = props.state_machine_name or (fresh_name if old_explicit else current_name)
+        if props.state_machine_type != existing.get("type", "STANDARD") and name == current_name:
+            if props.state_machine_name:
+                raise PropertyError(
+                    "StateMachineType",
+                    props.state_machine_type,
+                    f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
+                    "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
+                )
+            name = fresh_name
+        if name != current_name:
+            logger.info("replacing state machine", extra={"old_name": current_name, "new_name": name})
+            return self._deploy(req, props, resolved, self.place.state_machine_arn(name))
+        return self._update_in_place(req, props, resolved, current_arn, existing)
+
+    def delete(self, req: Request) -> None:
+        arn = req.physical_id
+        if not self._is_state_machine_arn(arn):
+            logger.info("nothing to delete: the id is not a state machine of this account and region")
+            return
+        existing = self._describe(arn)
+        if existing is not None:
+            if self._owns_state_machine(arn, req):
+                if existing.get("status") != "DELETING":
+                    self._call_ignoring_missing(
+                        "stepfunctions", "delete_state_machine", arn, stateMachineArn=arn
+                    )
+            else:
+                logger.warning("state machine not deleted: it belongs to another stack or resource")
+        self._delete_role_if_owned(role_name_for(arn), req)
+
+    # ------------------------------------------------------------------ steps
+    def _deploy(self, req: Request, props: Properties, resolved: Resolved, arn: str) -> Outcome:
+        """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role."""
+        name = arn.rsplit(":", 1)[-1]
+        made: list[tuple[str, str]] = []
+        try:
+            existing = self._describe(arn)
+            if existing is not None:
+                if not self._owns_state_machine(arn, req):
+                    raise PropertyError(
+                        "StateMachineName",
+                        name,
+                        "is already used by another state machine in this account and region",
+                        "Choose another name, or omit StateMachineName to get a unique one.",
+                    )
+                if existing.get("status") == "DELETING":
+                    raise ProviderError(
+                        f"State machine {name} is still being deleted. Wait a minute and deploy again, or rename it."
+                    )
+            role_arn, role_created = self._ensure_role(req, props, resolved, arn)
+            if role_created:
+                made.append(("role", role_name_for(arn)))
+            definition = json.dumps(render.render_definition(props, resolved), separators=(",", ":"))
+            if existing is not None:
+                self._update_state_machine(arn, definition, role_arn, props)
+                self._sync_state_machine_tags(arn, req, props)
+            else:
+                self.aws.call(
+                    "stepfunctions",
+                    "create_state_machine",
+                    f"creating state machine {name}",
+                    name=name,
+                    definition=definition,
+                    roleArn=role_arn,
+                    type=props.state_machine_type,
+                    loggingConfiguration=render.logging_configuration(props),
+                    tracingConfiguration=render.tracing_configuration(props),
+                    tags=_tag_list(self._desired_tags(req, props), "key", "value"),
+                )
+                made.append(("state_machine", arn))
+            return self._outcome(arn, role_arn, resolved)
+        except BaseException:
+            self._undo(made, req)
+            raise
+
+    def _update_in_place(
+        self, req: Request, props: Properties, resolved: Resolved, arn: str, existing: dict[str, Any]
+    ) -> Outcome:
+        made: list[tuple[str, str]] = []
+        try:
+            role_arn, role_created = self._ensure_role(req, props, resolved, arn)
+            if role_created:
+                made.append(("role", role_name_for(arn)))
+            definition = json.dumps(render.render_definition(props, resolved), separators=(",", ":"))
+            self._update_state_machine(arn, definition, role_arn, props)
+        except BaseException:
+            self._undo(made, req)
+            raise
+        self._sync_state_machine_tags(arn, req, props)
+        if props.role_arn and existing.get("roleArn") != props.role_arn:
+            # Switched from a created role to the stack's own: the created one is no longer used.
+            self._delete_role_if_owned(role_name_for(arn), req)
+        return self._outcome(arn, role_arn, resolved)
+
+    def _update_state_machine(self, arn: str, definition: str, role_arn: str, props: Properties) -> None:
+        self.aws.call(
+            "stepfunctions",
+            "update_state_machine",
+            f"updating state machine {arn.rsplit(':', 1)[-1]}",
+            stateMachineArn=arn,
+            definition=definition,
+            roleArn=role_arn,
+            loggingConfiguration=render.logging_configuration(props),
+            tracingConfiguration=render.tracing_configuration(props),
+        )
+
+    def _ensure_role(self, req: Request, props: Properties, resolved: Resolved, arn: str) -> tuple[str, bool]:
+        """The role the state machine runs with, and whether this call created it."""
+        if props.role_arn:
+            return props.role_arn, False
+        name = role_name_for(arn)
+        boundary = self._boundary(props)
+        trust = json.dumps(
+            render.render_trust_policy(self.place.partition, self.place.region, self.place.account)
+        )
+        policy = json.dumps(render.render_role_policy(props, resolved), separators=(",", ":"))
+        desired_tags = self._desired_tags(req, props)
+        created = False
+        try:
+            kwargs: dict[str, Any] = {
+                "RoleName": name,
+                "Path": self.role_path,
+                "AssumeRolePolicyDocument": trust,
+                "Description": _role_description(arn, req),
+                "Tags": _tag_list(desired_tags, "Key", "Value"),
+            }
+            if boundary:
+                kwargs["PermissionsBoundary"] = boundary
+            role = self.aws.call("iam", "create_role", f"creating role {name}", **kwargs)["Role"]
+            created = True
+        except AwsError as err:
+            if err.code != "EntityAlreadyExists":
+                raise
+            role = self._adopt_role(name, req, trust, boundary, desired_tags, props)
+        try:
+            self.aws.call(
+                "iam",
+                "put_role_policy",
+                f"writing the policy of role {name}",
+                RoleName=name,
+                PolicyName=POLICY_NAME,
+                PolicyDocument=policy,
+            )
+        except BaseException:
+            if created:
+                self._delete_role(name)
+            raise
+        return str(role["Arn"]), created
+
+    def _adopt_role(
+        self,
+        name: str,
+        req: Request,
+        trust: str,
+        boundary: str | None,
+        desired_tags: dict[str, str],
+        props: Properties,
+    ) -> dict[str, Any]:
+        """The role exists already (a repeated delivery, or an update): check it is ours, bring it up to date."""
+        role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
+        role_tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        if role.get("Path") != self.role_path or not _owned(role_tags, req):
+            raise ProviderError(
+                f"IAM role {name} exists but does not belong to this resource (path or ownership tags differ). "
+                "Rename the state machine (StateMachineName) or delete that role."
+            )
+        self.aws.call(
+            "iam",
+            "update_assume_role_policy",
+            f"updating the trust policy of role {name}",
+            RoleName=name,
+            PolicyDocument=trust,
+        )
+        current_boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        if boundary and boundary != current_boundary:
+            self.aws.call(
+                "iam",
+                "put_role_permissions_boundary",
+                f"setting the permissions boundary of role {name}",
+                RoleName=name,
+                PermissionsBoundary=boundary,
+            )
+        elif not boundary and current_boundary:
+            self.aws.call(
+                "iam",
+                "delete_role_permissions_boundary",
+                f"removing the permissions boundary of role {name}",
+                RoleName=name,
+            )
+        stale = [k for k in role_tags if k not in desired_tags and k in _old_tag_keys(req)]
+        if stale:
+            self.aws.call("iam", "untag_role", f"untagging role {name}", RoleName=name, TagKeys=stale)
+        if any(role_tags.get(k) != v for k, v in desired_tags.items()):
+            self.aws.call(
+                "iam",
+                "tag_role",
+                f"tagging role {name}",
+                RoleName=name,
+                Tags=_tag_list(desired_tags, "Key", "Value"),
+            )
+        return dict(role)
+
+    def _boundary(self, props: Properties) -> str | None:
+        if self.enforced_boundary:
+            if props.role_permissions_boundary and props.role_permissions_boundary != self.enforced_boundary:
+                raise PropertyError(
+                    "RolePermissionsBoundary",
+                    props.role_permissions_boundary,
+                    f"differs from the boundary this provider puts on every role ({self.enforced_boundary})",
+                    "Remove RolePermissionsBoundary, or set it to that ARN.",
+                )
+            return self.enforced_boundary
+        return props.role_permissions_boundary
+
+    def _sync_state_machine_tags(self, arn: str, req: Request, props: Properties) -> None:
+        desired = self._desired_tags(req, props)
+        stale = [k for k in _old_tag_keys(req) if k not in desired]
+        if stale:
+            self.aws.call(
+                "stepfunctions",
+                "untag_resource",
+                "untagging the state machine",
+                resourceArn=arn,
+                tagKeys=stale,
+            )
+        self.aws.call(
+            "stepfunctions",
+            "tag_resource",
+            "tagging the state machine",
+            resourceArn=arn,
+            tags=_tag_list(desired, "key", "value"),
+        )
+
+    def _desired_tags(self, req: Request, props: Properties) -> dict[str, str]:
+        return {**dict(props.tags), **req.ownership}
+
+    # ------------------------------------------------------------------ reading and removing
+    def _is_state_machine_arn(self, arn: str) -> bool:
+        prefix = self.place.state_machine_arn("")
+        name = arn[len(prefix) :] if arn.startswith(prefix) else ""
+        return 1 <= len(name) <= 80 and set(name) <= _STATE_MACHINE_NAME_CHARS
+
+    def _describe(self, arn: str) -> dict[str, Any] | None:
+        try:
+            return dict(
+                self.aws.call(
+                    "stepfunctions",
+                    "describe_state_machine",
+                    "reading the state machine",
+                    stateMachineArn=arn,
+                )
+            )
+        except AwsError as err:
+            if err.code == "StateMachineDoesNotExist":
+                return None
+            raise
+
+    def _owns_state_machine(self, arn: str, req: Request) -> bool:
+        try:
+            listed = self.aws.call(
+                "stepfunctions", "list_tags_for_resource", "reading the state machine's tags", resourceArn=arn
+            )
+        except AwsError as err:
+            if err.code in ("ResourceNotFound", "StateMachineDoesNotExist"):
+                return False
+            raise
+        return _owned({t["key"]: t["value"] for t in listed.get("tags", [])}, req)
+
+    def _delete_role_if_owned(self, name: str, req: Request) -> None:
+        try:
+            role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
+        except AwsError as err:
+            if err.code == "NoSuchEntity":
+                return
+            raise
+        role_tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        if role.get("Path") != self.role_path or not _owned(role_tags, req):
+            logger.warning("role not deleted: it belongs to another stack or resource", extra={"role": name})
+            return
+        self._delete_role(name)
+
+    def _delete_role(self, name: str) -> None:
+        try:
+            listed = self.aws.call(
+                "iam", "list_role_policies", f"listing policies of role {name}", RoleName=name
+            )
+            for policy in listed.get("PolicyNames", []):
+                self._call_ignoring_missing(
+                    "iam", "delete_role_policy", f"role {name}", RoleName=name, PolicyName=policy
+                )
+            self._call_ignoring_missing("iam", "delete_role", f"role {name}", RoleName=name)
+        except AwsError as err:
+            if err.code != "NoSuchEntity":
+                raise
+
+    def _call_ignoring_missing(self, service: str, operation: str, what: str, **kwargs: Any) -> None:
+        try:
+            self.aws.call(service, operation, f"deleting {what}", **kwargs)
+        except AwsError as err:
+            if err.code not in ("NoSuchEntity", "StateMachineDoesNotExist", "ResourceNotFound"):
+                raise
+
+    def _undo(self, made: list[tuple[str, str]], req: Request) -> None:
+        """Remove what this request made, newest first. Never raises: the original error matters more."""
+        for kind, ident in reversed(made):
+            try:
+                if kind == "state_machine":
+                    self._call_ignoring_missing(
+                        "stepfunctions", "delete_state_machine", ident, stateMachineArn=ident
+                    )
+                else:
+                    self._delete_role(ident)
+                logger.info("removed after failure", extra={"kind": kind, "id": ident})
+            except Exception:
+                logger.exception("could not remove after failure", extra={"kind": kind, "id": ident})
+
+    def _outcome(self, arn: str, role_arn: str, resolved: Resolved) -> Outcome:
+        td = resolved.task_definition
+        return Outcome(
+            physical_id=arn,
+            data={
+                "Arn": arn,
+                "Name": arn.rsplit(":", 1)[-1],
+                "RoleArn": role_arn,
+                "TaskDefinitionArn": td.arn,
+                "TaskDefinitionRevision": str(td.revision),
+                "ContainerName": resolved.container_name,
+                "ContainerNames": ",".join(td.containers),
+            },
+        )
+
+
+def _owned(tags: dict[str, str], req: Request) -> bool:
+    return tags.get(OWNER_STACK) == req.stack_id and tags.get(OWNER_LOGICAL) == req.logical_id
+
+
+def _tag_list(tags: dict[str, str], key: str, value: str) -> list[dict[str, str]]:
+    return [{key: k, value: v} for k, v in tags.items()]
+
+
+def _explicit_name(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("StateMachineName"), str) and raw["StateMachineName"]:
+        return str(raw["StateMachineName"])
+    return None
+
+
+def _old_tag_keys(req: Request) -> list[str]:
+    if req.request_type != "Update" or not isinstance(req.old_properties, dict):
+        return []
+    try:
+        return [k for k, _ in parse_tags("Tags", req.old_properties.get("Tags") or [])]
+    except ProviderError:
+        return []
+
+
+def _role_description(arn: str, req: Request) -> str:
+    text = f"Role of state machine {arn.rsplit(':', 1)[-1]}, made by Custom::EcsStateMachine {req.logical_id}"
+    return "".join(ch for ch in text if 32 <= ord(ch) < 127)[:1000]

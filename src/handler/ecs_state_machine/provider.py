@@ -1,0 +1,120 @@
+"""crhelper's request lifecycle, with the parts this provider must not inherit replaced.
+
+`CfnResource.__init__` builds three boto3 clients for polling (unused here) and reconfigures the
+root logger; its sender retries forever and takes HTTP 500 as delivered; it sleeps two minutes
+before answering a Delete; and its timeout guard answers with an empty PhysicalResourceId.
+`Provider` keeps crhelper's dispatch (create/update/delete decorators, physical id handling) and
+replaces those four behaviours.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from crhelper import CfnResource
+
+from . import response
+
+logger = Logger(child=True)
+
+REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+TIMEOUT_REASON = (
+    "The provider ran out of time before finishing; anything it made is removed when CloudFormation "
+    "sends the follow-up Delete. Raise ServiceTimeout or retry the deployment."
+)
+
+
+class Provider(CfnResource):  # type: ignore[misc]
+    def __init__(self, sender: Callable[[str, dict[str, Any]], bool] = response.send) -> None:
+        # Deliberately not calling CfnResource.__init__: see the module docstring.
+        self._sender = sender
+        self._sleep_on_delete = 0
+        self._create_func = self._update_func = self._delete_func = None
+        self._poll_create_func = self._poll_update_func = self._poll_delete_func = None
+        self._timer: threading.Timer | None = None
+        self._init_failed = None
+        self._json_logging = False
+        self._send_response = False
+        self._polling_interval = 0
+        self._ssl_verify = None
+        self._sam_local = None
+        self.Status = ""
+        self.Reason = ""
+        self.PhysicalResourceId = ""
+        self.StackId = self.RequestId = self.LogicalResourceId = ""
+        self.Data: dict[str, Any] = {}
+        self.NoEcho = False
+        self._event: dict[str, Any] = {}
+        self._context = None
+        self._response_url = ""
+        self._lock = threading.Lock()
+        self._answered = False
+
+    def __call__(self, event: Any, context: Any) -> None:
+        if not isinstance(event, dict) or any(not isinstance(event.get(k), str) for k in REQUIRED_EVENT_KEYS):
+            # Without these there is no one to answer: this is not a CloudFormation request.
+            logger.error("not a CloudFormation custom resource request; ignored")
+            return
+        self._answered = False
+        super().__call__(event, context)
+
+    def _log_setup(self, event: Any, context: Any) -> None:
+        """Logging is set up once by the entry module (structured JSON, no event dumps)."""
+
+    def _wait_for_cwlogs(self, sleep: Any = None) -> None:
+        """No pause before answering a Delete: this provider has no log stream to wait for."""
+
+    def _poll_enabled(self) -> bool:
+        return False
+
+    def report_id(self, physical_id: str) -> None:
+        """The id to report if the request fails or times out from now on."""
+        self.PhysicalResourceId = physical_id
+
+    def _timeout(self) -> None:
+        logger.error("about to run out of time; answering FAILED")
+        self._send("FAILED", TIMEOUT_REASON)
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._lock:
+            if self._answered:
+                logger.warning("a response was already sent for this request; not sending another")
+                return
+            self._answered = True
+        physical_id = str(
+            self.PhysicalResourceId or self._event.get("PhysicalResourceId") or self._fallback_id()
+        )
+        body = {
+            "Status": status or self.Status,
+            "Reason": (reason if status else str(self.Reason))[:256],
+            "PhysicalResourceId": physical_id,
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "NoEcho": False,
+            "Data": {k: str(v) for k, v in self.Data.items()} if body_ok(status or self.Status) else {},
+        }
+        if not body["Reason"] and body["Status"] == "FAILED":
+            body["Reason"] = "The provider failed without a reason; see its log."
+        self._sender(self._response_url, body)
+
+    def _fallback_id(self) -> str:
+        return (
+            self.generate_physical_id(self._event) if self._event.get("StackId", "").count("/") else "failed"
+        )
+
+    def generate_physical_id(self, event: dict[str, Any]) -> str:
+        """A stable id for a Create that failed before a state machine name existed (never an ARN)."""
+        from .context import digest, stack_name
+
+        stack_id = str(event.get("StackId", ""))
+        return f"{stack_name(stack_id)}-{event.get('LogicalResourceId', '')}-failed-{digest(stack_id, str(event.get('RequestId', '')), length=8)}"[
+            :200
+        ]
+
+
+def body_ok(status: str) -> bool:
+    return status == "SUCCESS"

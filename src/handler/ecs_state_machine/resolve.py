@@ -1,0 +1,235 @@
+"""Resolve what the properties name into facts about the account: the task definition revision
+(latest ACTIVE for a family), its containers and roles, and the cluster ARN.
+
+The ECS calls live here and nowhere else. Rules that need those facts (which container, awsvpc
+needs Subnets, FARGATE needs a FARGATE-compatible revision) are checked here too, so that an
+invalid combination fails before anything is created.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .aws import AwsError
+from .errors import MISSING, PropertyError, choices
+from .properties import Properties, TaskDefinitionRef
+
+if TYPE_CHECKING:
+    from .aws import Aws
+    from .context import Place
+
+_REVISION_ARN = re.compile(r"^arn:([^:]+):ecs:([^:]+):(\d{12}):task-definition/([A-Za-z0-9_-]+):(\d+)$")
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """The facts about one task definition revision that rendering needs."""
+
+    arn: str
+    family: str
+    revision: int
+    containers: tuple[str, ...]
+    network_mode: str
+    compatibilities: tuple[str, ...]
+    task_role_arn: str | None
+    execution_role_arn: str | None
+
+    @property
+    def family_arn_prefix(self) -> str:
+        return self.arn.rsplit(":", 1)[0]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r for r in (self.task_role_arn, self.execution_role_arn) if r))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    task_definition: TaskDefinition
+    container_name: str
+    cluster_arn: str
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster_arn.rsplit("/", 1)[-1]
+
+
+def resolve(props: Properties, place: Place, aws: Aws) -> Resolved:
+    _check_place(props, place)
+    task_definition = resolve_task_definition(props.task_definition, aws)
+    container = _container(props, task_definition)
+    _check_network(props, task_definition)
+    cluster_arn = resolve_cluster(props.cluster, aws)
+    return Resolved(task_definition, container, cluster_arn)
+
+
+def _check_place(props: Properties, place: Place) -> None:
+    """ARNs must point into the account and region where the provider creates the state machine."""
+    for prop, arn in (("TaskDefinition", props.task_definition.arn), ("Cluster", props.cluster)):
+        if arn and arn.startswith("arn:"):
+            partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
+            if (partition, region, account) != (place.partition, place.region, place.account):
+                raise PropertyError(
+                    prop,
+                    arn,
+                    f"is not in this account and region ({place.account}, {place.region})",
+                    "ECS cannot run it from here: deploy the provider and stack where the task definition is.",
+                )
+    if props.role_arn:
+        partition, account = props.role_arn.split(":")[1], props.role_arn.split(":")[4]
+        if (partition, account) != (place.partition, place.account):
+            raise PropertyError(
+                "RoleArn",
+                props.role_arn,
+                f"is not in this account ({place.account})",
+                "Use a role of this account.",
+            )
+
+
+def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws) -> TaskDefinition:
+    """The named revision, or the family's latest ACTIVE revision.
+
+    DescribeTaskDefinition(family) returns the latest ACTIVE revision on AWS, so one call is
+    enough there. If it ever returns an INACTIVE revision (some emulators return the highest
+    revision whatever its status), the ACTIVE revisions are listed and the highest one is taken.
+    """
+    if ref.revision is not None:
+        described = _describe(ref, ref.arn or f"{ref.family}:{ref.revision}", aws)
+        if described["status"] != "ACTIVE":
+            raise PropertyError(
+                "TaskDefinition",
+                ref.text,
+                f"is {described['status']} (deregistered) and cannot start tasks",
+                f"Name the family ({ref.family}) to use its latest ACTIVE revision, or pin an ACTIVE one.",
+            )
+        return _facts(described)
+
+    described = _describe(ref, ref.family, aws)
+    if described["status"] == "ACTIVE":
+        return _facts(described)
+    latest = _latest_active_arn(ref, aws)
+    return _facts(_describe(ref, latest, aws))
+
+
+def _describe(ref: TaskDefinitionRef, name: str, aws: Aws) -> dict[str, Any]:
+    try:
+        described = aws.call(
+            "ecs", "describe_task_definition", f"describing task definition {ref.text}", taskDefinition=name
+        )
+        return dict(described["taskDefinition"])
+    except AwsError as err:
+        if err.code == "ClientException" and "Unable to describe task definition" in err.aws_message:
+            what = "revision" if ref.revision is not None else "family (or it has no ACTIVE revision)"
+            raise PropertyError(
+                "TaskDefinition",
+                ref.text,
+                f"no such task definition {what} in this account and region",
+                "Check the name with: aws ecs list-task-definition-families --status ACTIVE.",
+            ) from None
+        raise
+
+
+def _latest_active_arn(ref: TaskDefinitionRef, aws: Aws) -> str:
+    best: tuple[int, str] | None = None
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"familyPrefix": ref.family, "status": "ACTIVE", "sort": "DESC"}
+        if token:
+            kwargs["nextToken"] = token
+        page = aws.call("ecs", "list_task_definitions", f"listing revisions of family {ref.family}", **kwargs)
+        for arn in page.get("taskDefinitionArns", []):
+            match = _REVISION_ARN.match(arn)
+            # familyPrefix is a prefix: keep only this exact family.
+            if match and match.group(4) == ref.family:
+                revision = int(match.group(5))
+                if best is None or revision > best[0]:
+                    best = (revision, arn)
+        token = page.get("nextToken")
+        if not token:
+            break
+    if best is None:
+        raise PropertyError(
+            "TaskDefinition",
+            ref.family,
+            "has no ACTIVE revision (all are deregistered)",
+            "Register a new revision of the family, then deploy again.",
+        )
+    return best[1]
+
+
+def _facts(described: dict[str, Any]) -> TaskDefinition:
+    containers = tuple(str(c["name"]) for c in described.get("containerDefinitions", []))
+    compatibilities = tuple(
+        dict.fromkeys([*described.get("requiresCompatibilities", []), *described.get("compatibilities", [])])
+    )
+    return TaskDefinition(
+        arn=described["taskDefinitionArn"],
+        family=described["family"],
+        revision=int(described["revision"]),
+        containers=containers,
+        network_mode=described.get("networkMode") or "bridge",
+        compatibilities=compatibilities,
+        task_role_arn=described.get("taskRoleArn") or None,
+        execution_role_arn=described.get("executionRoleArn") or None,
+    )
+
+
+def _container(props: Properties, td: TaskDefinition) -> str:
+    label = f"{td.family}:{td.revision}"
+    if props.container_name:
+        if props.container_name not in td.containers:
+            raise PropertyError(
+                "ContainerName",
+                props.container_name,
+                f"is not a container of {label}",
+                f"Use one of: {choices(list(td.containers))}.",
+            )
+        return props.container_name
+    if len(td.containers) == 1:
+        return td.containers[0]
+    raise PropertyError(
+        "ContainerName",
+        MISSING,
+        f"is required: {label} has {len(td.containers)} containers",
+        f"Set it to one of: {choices(list(td.containers))}.",
+    )
+
+
+def _check_network(props: Properties, td: TaskDefinition) -> None:
+    label = f"{td.family}:{td.revision}"
+    if props.launch_type == "FARGATE" and "FARGATE" not in td.compatibilities:
+        raise PropertyError(
+            "LaunchType",
+            "FARGATE",
+            f"but {label} is not FARGATE-compatible (requiresCompatibilities: {','.join(td.compatibilities) or 'none'})",
+            "Set LaunchType: EC2 (or a CapacityProviderStrategy), or register a FARGATE revision.",
+        )
+    if td.network_mode == "awsvpc" and not props.subnets:
+        raise PropertyError(
+            "Subnets",
+            MISSING,
+            f"is required: {label} uses network mode awsvpc",
+            "Add Subnets (and SecurityGroups) for the task's network interface.",
+        )
+    if td.network_mode != "awsvpc" and props.subnets:
+        raise PropertyError(
+            "Subnets",
+            list(props.subnets),
+            f"apply only to awsvpc tasks, and {label} uses network mode {td.network_mode}",
+            "Remove Subnets, SecurityGroups and AssignPublicIp.",
+        )
+
+
+def resolve_cluster(cluster: str, aws: Aws) -> str:
+    described = aws.call("ecs", "describe_clusters", f"describing cluster {cluster}", clusters=[cluster])
+    for found in described.get("clusters", []):
+        if found.get("status") in ("ACTIVE", "PROVISIONING", "UPDATING"):
+            return str(found["clusterArn"])
+    raise PropertyError(
+        "Cluster",
+        cluster,
+        "no such ACTIVE ECS cluster in this account and region",
+        "Check the name with: aws ecs list-clusters (the default is 'default').",
+    )

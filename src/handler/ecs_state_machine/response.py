@@ -1,0 +1,93 @@
+"""Deliver the response to CloudFormation's pre-signed ResponseURL: an HTTPS PUT of a JSON body.
+
+Unlike crhelper's own sender (which retries connection errors forever and takes any HTTP status,
+500 included, as delivered), this one treats a status >= 400 or a connection error as a failed
+attempt, retries a bounded number of times with jittered backoff, and gives up well inside the
+function's time. The URL is a credential: it is never logged.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(child=True)
+
+BODY_LIMIT = 4096
+ATTEMPTS = 5
+ATTEMPT_TIMEOUT = 10.0
+FIRST_DELAY = 0.5
+MAX_DELAY = 4.0
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """The JSON body, shrunk to CloudFormation's 4096-byte limit if it must be (Data goes first)."""
+    data = json.dumps(body).encode()
+    if len(data) <= BODY_LIMIT:
+        return data
+    trimmed = dict(body, Data={k: v for k, v in body.get("Data", {}).items() if k != "ContainerNames"})
+    data = json.dumps(trimmed).encode()
+    if len(data) <= BODY_LIMIT:
+        return data
+    trimmed["Data"] = {}
+    trimmed["Reason"] = str(trimmed.get("Reason", ""))[:256]
+    return json.dumps(trimmed).encode()
+
+
+def send(
+    url: str,
+    body: dict[str, Any],
+    *,
+    attempts: int = ATTEMPTS,
+    budget: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """PUT `body` to `url`. True once CloudFormation's endpoint accepted it."""
+    data = encode(body)
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        logger.error("response not sent: the ResponseURL is not an https URL")
+        return False
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    started = clock()
+    for attempt in range(1, attempts + 1):
+        timeout = max(1.0, min(ATTEMPT_TIMEOUT, budget - (clock() - started)))
+        try:
+            connection = http.client.HTTPSConnection(
+                parts.hostname, parts.port or 443, timeout=timeout, context=ssl.create_default_context()
+            )
+            try:
+                connection.request(
+                    "PUT", path, body=data, headers={"Content-Type": "", "Content-Length": str(len(data))}
+                )
+                status = connection.getresponse().status
+            finally:
+                connection.close()
+            if status < 400:
+                logger.info(
+                    "response delivered",
+                    extra={"status": body.get("Status"), "http_status": status, "attempt": attempt},
+                )
+                return True
+            logger.warning("response refused", extra={"http_status": status, "attempt": attempt})
+        except (OSError, http.client.HTTPException) as err:
+            logger.warning("response not delivered", extra={"error": type(err).__name__, "attempt": attempt})
+        delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        if attempt == attempts or clock() - started + delay > budget:
+            break
+        sleep(delay)
+    logger.error(
+        "response lost: CloudFormation will wait for its timeout", extra={"status": body.get("Status")}
+    )
+    return False
