@@ -15,7 +15,11 @@ ECS_TASKS_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
 )
@@ -67,24 +71,38 @@ def register(
     return str(ecs.register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"])
 
 
-def build_estate(session: Any, family: str = "hogefuga", containers: tuple[str, ...] = ("hoge", "sidecar")) -> Estate:
+def build_estate(
+    session: Any,
+    family: str = "hogefuga",
+    containers: tuple[str, ...] = ("hoge", "sidecar"),
+    *,
+    with_vpc: bool = True,
+) -> Estate:
+    """The estate; `with_vpc=False` skips EC2 (the provider never reads subnets, only ECS runs them)."""
     iam = session.client("iam")
     ecs = session.client("ecs")
-    ec2 = session.client("ec2")
+    ec2 = session.client("ec2") if with_vpc else None
     roles = []
     for name in (f"{family}-task", f"{family}-execution"):
         try:
-            roles.append(iam.create_role(RoleName=name, AssumeRolePolicyDocument=ECS_TASKS_TRUST)["Role"]["Arn"])
+            roles.append(
+                iam.create_role(RoleName=name, AssumeRolePolicyDocument=ECS_TASKS_TRUST)["Role"]["Arn"]
+            )
         except iam.exceptions.EntityAlreadyExistsException:
             roles.append(iam.get_role(RoleName=name)["Role"]["Arn"])
     cluster_arn = ecs.create_cluster(clusterName=f"{family}-cluster")["cluster"]["clusterArn"]
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24")["Subnet"]["SubnetId"] for i in range(2)
-    ]
-    group = ec2.create_security_group(GroupName=f"{family}-tasks", Description="batch tasks", VpcId=vpc)["GroupId"]
-    estate = Estate(family, cluster_arn, roles[0], roles[1], subnets, [group])
+    if with_vpc:
+        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24")["Subnet"]["SubnetId"] for i in range(2)
+        ]
+        groups = [
+            ec2.create_security_group(GroupName=f"{family}-tasks", Description="batch", VpcId=vpc)["GroupId"]
+        ]
+    else:
+        subnets, groups = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"], ["sg-0e4f5a6b7c8d90001"]
+    estate = Estate(family, cluster_arn, roles[0], roles[1], subnets, groups)
     estate.revisions.append(
         register(ecs, family, containers=containers, task_role_arn=roles[0], execution_role_arn=roles[1])
     )

@@ -12,12 +12,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from ecs_state_machine.aws import Aws, Deadline
-from ecs_state_machine.context import place_of, provider_boundary, role_path
+from ecs_state_machine.context import SERVICE, place_of, provider_boundary, role_path
 from ecs_state_machine.errors import ProviderError
 from ecs_state_machine.lifecycle import Lifecycle, Request
 from ecs_state_machine.provider import Provider
 
-logger = Logger(service="ecs-state-machine")
+logger = Logger(service=SERVICE)
 helper = Provider()
 
 

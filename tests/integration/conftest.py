@@ -17,7 +17,9 @@ from moto import mock_aws
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ecs-state-machine-provider"
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/my-batch-stack/1a2b3c4d-0000-4000-8000-00000000abcd"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/my-batch-stack/1a2b3c4d-0000-4000-8000-00000000abcd"
+)
 
 
 class Context:
@@ -89,7 +91,9 @@ class Cfn:
     def create(self, props: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return self.send(self.event("Create", props, **extra))
 
-    def update(self, physical_id: str, props: dict[str, Any], old: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def update(
+        self, physical_id: str, props: dict[str, Any], old: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         event = self.event("Update", props, PhysicalResourceId=physical_id, **extra)
         event["OldResourceProperties"] = stringify({"ServiceToken": FUNCTION_ARN, **old})
         return self.send(event)
@@ -116,7 +120,7 @@ def session(aws_env: None) -> Iterator[boto3.Session]:
 
 @pytest.fixture
 def estate(session: boto3.Session) -> Estate:
-    return build_estate(session)
+    return build_estate(session, with_vpc=False)
 
 
 @pytest.fixture
@@ -151,10 +155,21 @@ def provider_leftovers(session: boto3.Session) -> tuple[list[str], list[str]]:
     roles = [r["RoleName"] for r in iam.list_roles(PathPrefix="/ecs-state-machine/")["Roles"]]
     machines = []
     for machine in sfn.list_state_machines()["stateMachines"]:
-        status = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"]).get("status", "ACTIVE")
+        status = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"]).get(
+            "status", "ACTIVE"
+        )
         if status != "DELETING":
             machines.append(machine["name"])
     return roles, machines
 
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecs-state-machine")
+
+
+@pytest.fixture
+def faults(session: boto3.Session):
+    from tests.faults import Faults
+
+    injected = Faults().install()
+    yield injected
+    boto3.DEFAULT_SESSION = None

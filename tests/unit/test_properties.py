@@ -63,7 +63,11 @@ def test_task_definition_forms(raw, family, revision):
         ({"CommandPath": "$$.Execution.Input.command"}, "command_path", "$$.Execution.Input.command"),
         ({"Tags": [{"Key": "team", "Value": "data"}]}, "tags", (("team", "data"),)),
         ({"Tags": {"team": "data"}}, "tags", (("team", "data"),)),
-        ({"Cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c1"}, "cluster", "arn:aws:ecs:us-east-1:123456789012:cluster/c1"),
+        (
+            {"Cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c1"},
+            "cluster",
+            "arn:aws:ecs:us-east-1:123456789012:cluster/c1",
+        ),
         ({"ServiceTimeout": "600"}, "task_definition", parse(BASE).task_definition),
     ],
 )
@@ -74,24 +78,47 @@ def test_strings_are_converted_by_declared_type(props, attr, expected):
 def test_retry_numbers_arrive_as_strings_and_leave_as_numbers():
     props = parsed(
         Retry=[
-            {"ErrorEquals": ["ECS.AmazonECSException"], "IntervalSeconds": "5", "MaxAttempts": "3", "BackoffRate": "1.5"},
-            {"ErrorEquals": ["States.ALL"], "BackoffRate": "2.0", "MaxDelaySeconds": "30", "JitterStrategy": "FULL"},
+            {
+                "ErrorEquals": ["ECS.AmazonECSException"],
+                "IntervalSeconds": "5",
+                "MaxAttempts": "3",
+                "BackoffRate": "1.5",
+            },
+            {
+                "ErrorEquals": ["States.ALL"],
+                "BackoffRate": "2.0",
+                "MaxDelaySeconds": "30",
+                "JitterStrategy": "FULL",
+            },
         ]
     )
     first, second = props.retry
-    assert first == {"ErrorEquals": ["ECS.AmazonECSException"], "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 1.5}
+    assert first == {
+        "ErrorEquals": ["ECS.AmazonECSException"],
+        "IntervalSeconds": 5,
+        "MaxAttempts": 3,
+        "BackoffRate": 1.5,
+    }
     assert second["BackoffRate"] == 2 and isinstance(second["MaxDelaySeconds"], int)
 
 
 def test_capacity_provider_strategy_replaces_the_default_launch_type():
-    props = parsed(CapacityProviderStrategy=[{"CapacityProvider": "FARGATE_SPOT", "Weight": "2", "Base": "1"}])
+    props = parsed(
+        CapacityProviderStrategy=[{"CapacityProvider": "FARGATE_SPOT", "Weight": "2", "Base": "1"}]
+    )
     assert props.launch_type is None
     item = props.capacity_provider_strategy[0]
     assert (item.capacity_provider, item.weight, item.base) == ("FARGATE_SPOT", 2, 1)
 
 
 def test_logging_group_arn_gets_the_suffix_step_functions_needs():
-    props = parsed(Logging={"Level": "ALL", "IncludeExecutionData": "true", "LogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/sfn/batch"})
+    props = parsed(
+        Logging={
+            "Level": "ALL",
+            "IncludeExecutionData": "true",
+            "LogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/sfn/batch",
+        }
+    )
     assert props.logging.log_group_arn.endswith(":log-group:/sfn/batch:*")
     assert props.logging.include_execution_data is True
 
@@ -108,18 +135,38 @@ BAD = [
     ({"TaskDefinition": ["a"]}, "TaskDefinition", "must be a string"),
     ({"Cluster": "my cluster"}, "Cluster", "cluster name or an ECS cluster ARN"),
     ({"LaunchType": "LAMBDA"}, "LaunchType", "FARGATE, EC2, EXTERNAL"),
-    ({"LaunchType": "EC2", "CapacityProviderStrategy": [{"CapacityProvider": "cp"}]}, "LaunchType", "Remove one"),
-    ({"CapacityProviderStrategy": [{"Weight": "1"}]}, "CapacityProviderStrategy[0].CapacityProvider", "is required"),
-    ({"CapacityProviderStrategy": [{"CapacityProvider": "cp", "Weight": "heavy"}]}, "CapacityProviderStrategy[0].Weight", "0 to 1000"),
+    (
+        {"LaunchType": "EC2", "CapacityProviderStrategy": [{"CapacityProvider": "cp"}]},
+        "LaunchType",
+        "Remove one",
+    ),
+    (
+        {"CapacityProviderStrategy": [{"Weight": "1"}]},
+        "CapacityProviderStrategy[0].CapacityProvider",
+        "is required",
+    ),
+    (
+        {"CapacityProviderStrategy": [{"CapacityProvider": "cp", "Weight": "heavy"}]},
+        "CapacityProviderStrategy[0].Weight",
+        "0 to 1000",
+    ),
     ({"Subnets": ["subnet-xyz"]}, "Subnets[0]", "subnet IDs"),
-    ({"Subnets": ["subnet-0a1b2c3d"], "SecurityGroups": ["default"]}, "SecurityGroups[0]", "security group IDs"),
+    (
+        {"Subnets": ["subnet-0a1b2c3d"], "SecurityGroups": ["default"]},
+        "SecurityGroups[0]",
+        "security group IDs",
+    ),
     ({"SecurityGroups": ["sg-0a1b2c3d"]}, "Subnets", "required when SecurityGroups"),
     ({"AssignPublicIp": "maybe"}, "AssignPublicIp", "true or false"),
     ({"CommandPath": "command"}, "CommandPath", "JSONPath"),
     ({"CommandPath": "$..command"}, "CommandPath", "JSONPath"),
     ({"CommandPath": "$.a[?(@.x)]"}, "CommandPath", "no filters"),
     ({"EnvironmentPath": "$.env[*]"}, "EnvironmentPath", "JSONPath"),
-    ({"EnvironmentPath": "$.env", "IntegrationPattern": "WAIT_FOR_TASK_TOKEN"}, "EnvironmentPath", "TASK_TOKEN"),
+    (
+        {"EnvironmentPath": "$.env", "IntegrationPattern": "WAIT_FOR_TASK_TOKEN"},
+        "EnvironmentPath",
+        "TASK_TOKEN",
+    ),
     ({"IntegrationPattern": "SYNC"}, "IntegrationPattern", "RUN_JOB, REQUEST_RESPONSE, WAIT_FOR_TASK_TOKEN"),
     ({"PinRevision": "yes please"}, "PinRevision", "true or false"),
     ({"StateMachineName": "nightly batch"}, "StateMachineName", "1-80"),
@@ -132,15 +179,30 @@ BAD = [
     ({"HeartbeatSeconds": "600", "TimeoutSeconds": "60"}, "HeartbeatSeconds", "TimeoutSeconds"),
     ({"Retry": [{"MaxAttempts": "3"}]}, "Retry[0].ErrorEquals", "is required"),
     ({"Retry": [{"ErrorEquals": ["States.ALL"], "Backoff": "2"}]}, "Retry[0].Backoff", "Use only"),
-    ({"Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": "0.5"}]}, "Retry[0].BackoffRate", "1.0 to 1000.0"),
+    (
+        {"Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": "0.5"}]},
+        "Retry[0].BackoffRate",
+        "1.0 to 1000.0",
+    ),
     ({"Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}, "Retry[0]", "Put it last"),
     ({"Retry": "States.ALL"}, "Retry[0]", "must be a map"),
     ({"PropagateTags": "SERVICE"}, "PropagateTags", "TASK_DEFINITION"),
     ({"RoleArn": "my-role"}, "RoleArn", "IAM role ARN"),
-    ({"RoleArn": "arn:aws:iam::123456789012:role/r", "RolePermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}, "RolePermissionsBoundary", "Remove one"),
+    (
+        {
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "RolePermissionsBoundary": "arn:aws:iam::123456789012:policy/b",
+        },
+        "RolePermissionsBoundary",
+        "Remove one",
+    ),
     ({"RolePermissionsBoundary": "boundary"}, "RolePermissionsBoundary", "managed policy ARN"),
     ({"Logging": {"Level": "ALL"}}, "Logging.LogGroupArn", "Level: OFF"),
-    ({"Logging": {"Level": "LOUD", "LogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"}}, "Logging.Level", "ALL, ERROR, FATAL, OFF"),
+    (
+        {"Logging": {"Level": "LOUD", "LogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"}},
+        "Logging.Level",
+        "ALL, ERROR, FATAL, OFF",
+    ),
     ({"Logging": "ALL"}, "Logging", "must be a map"),
     ({"Tags": [{"Key": "team"}]}, "Tags[0].Value", "is required"),
     ({"Tags": [{"Key": "aws:cloudformation:stack-name", "Value": "x"}]}, "Tags[0].Key", "reserved"),
@@ -175,5 +237,5 @@ def test_huge_and_unprintable_values_still_give_a_short_printable_reason():
 
 
 def test_not_a_map():
-    with pytest.raises(PropertyError, match="^ResourceProperties"):
+    with pytest.raises(PropertyError, match=r"^ResourceProperties"):
         parse(["TaskDefinition", "x"])

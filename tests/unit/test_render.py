@@ -70,7 +70,8 @@ def assert_parliament_clean(policy: dict[str, Any], *, trust: bool = False) -> N
 
 
 @pytest.mark.parametrize(
-    ("pattern", "suffix"), [("RUN_JOB", ".sync"), ("REQUEST_RESPONSE", ""), ("WAIT_FOR_TASK_TOKEN", ".waitForTaskToken")]
+    ("pattern", "suffix"),
+    [("RUN_JOB", ".sync"), ("REQUEST_RESPONSE", ""), ("WAIT_FOR_TASK_TOKEN", ".waitForTaskToken")],
 )
 def test_the_example_renders_what_cdk_renders_for_an_owned_task_definition(pattern, suffix):
     definition = render_definition(props(IntegrationPattern=pattern), resolved())
@@ -82,13 +83,17 @@ def test_the_example_renders_what_cdk_renders_for_an_owned_task_definition(patte
     assert parameters["Cluster"] == CLUSTER
     assert parameters["TaskDefinition"] == TD_ARN
     assert parameters["LaunchType"] == "FARGATE"
-    assert parameters["NetworkConfiguration"] == {"AwsvpcConfiguration": {**NETWORK, "AssignPublicIp": "DISABLED"}}
+    assert parameters["NetworkConfiguration"] == {
+        "AwsvpcConfiguration": {**NETWORK, "AssignPublicIp": "DISABLED"}
+    }
     override = parameters["Overrides"]["ContainerOverrides"][0]
     assert override["Name"] == "hoge" and override["Command.$"] == "$.command"
 
 
 def test_wait_for_task_token_passes_the_token_as_env_task_token():
-    state = render_definition(props(IntegrationPattern="WAIT_FOR_TASK_TOKEN"), resolved())["States"]["RunTask"]
+    state = render_definition(props(IntegrationPattern="WAIT_FOR_TASK_TOKEN"), resolved())["States"][
+        "RunTask"
+    ]
     override = state["Parameters"]["Overrides"]["ContainerOverrides"][0]
     assert override["Environment"] == [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
 
@@ -119,11 +124,18 @@ def test_options_reach_the_task_state():
     assert parameters["PropagateTags"] == "TASK_DEFINITION"
     assert parameters["EnableExecuteCommand"] is True
     assert (state["TimeoutSeconds"], state["HeartbeatSeconds"]) == (3600, 600)
-    assert state["Retry"] == [{"ErrorEquals": ["ECS.AmazonECSException"], "MaxAttempts": 2, "BackoffRate": 1.5}]
+    assert state["Retry"] == [
+        {"ErrorEquals": ["ECS.AmazonECSException"], "MaxAttempts": 2, "BackoffRate": 1.5}
+    ]
 
 
 def test_capacity_provider_strategy_replaces_launch_type():
-    p = props(CapacityProviderStrategy=[{"CapacityProvider": "FARGATE_SPOT", "Weight": "3"}, {"CapacityProvider": "FARGATE", "Base": "1"}])
+    p = props(
+        CapacityProviderStrategy=[
+            {"CapacityProvider": "FARGATE_SPOT", "Weight": "3"},
+            {"CapacityProvider": "FARGATE", "Base": "1"},
+        ]
+    )
     parameters = render_definition(p, resolved())["States"]["RunTask"]["Parameters"]
     assert "LaunchType" not in parameters
     assert parameters["CapacityProviderStrategy"] == [
@@ -147,11 +159,20 @@ def test_run_job_policy_has_exactly_the_documented_statements():
     assert by_sid["RunTask"]["Resource"] == TD_ARN
     assert by_sid["RunTask"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
     assert by_sid["PassTaskRoles"]["Resource"] == [TASK_ROLE, EXEC_ROLE]
-    assert by_sid["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert by_sid["PassTaskRoles"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
     assert sorted(by_sid["WatchTask"]["Action"]) == ["ecs:DescribeTasks", "ecs:StopTask"]
     assert by_sid["WatchTask"]["Resource"] == "arn:aws:ecs:us-east-1:123456789012:task/hogefuga-cluster/*"
-    assert by_sid["TaskEventsRule"]["Resource"] == "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
-    assert sorted(by_sid["TaskEventsRule"]["Action"]) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
+    assert (
+        by_sid["TaskEventsRule"]["Resource"]
+        == "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
+    )
+    assert sorted(by_sid["TaskEventsRule"]["Action"]) == [
+        "events:DescribeRule",
+        "events:PutRule",
+        "events:PutTargets",
+    ]
 
 
 @pytest.mark.parametrize("pattern", ["REQUEST_RESPONSE", "WAIT_FOR_TASK_TOKEN"])
@@ -182,7 +203,11 @@ def test_unpinned_revision_runs_the_family_and_the_policy_covers_family_star_nev
 
 def test_tag_propagation_logging_and_tracing_add_only_their_statements():
     group = "arn:aws:logs:us-east-1:123456789012:log-group:/sfn/batch"
-    p = props(PropagateTags="TASK_DEFINITION", Logging={"Level": "ERROR", "LogGroupArn": group}, TracingEnabled="true")
+    p = props(
+        PropagateTags="TASK_DEFINITION",
+        Logging={"Level": "ERROR", "LogGroupArn": group},
+        TracingEnabled="true",
+    )
     policy = render_role_policy(p, resolved())
     assert_parliament_clean(policy)
     by_sid = statements(policy)

@@ -12,6 +12,7 @@ _LAMBDA_ARN = re.compile(r"^arn:([^:]+):lambda:([^:]+):(\d{12}):function:")
 _STACK_ARN = re.compile(r"^arn:([^:]+):cloudformation:([^:]+):(\d{12}):stack/([^/]+)/")
 
 ROLE_PATH_DEFAULT = "/ecs-state-machine/"
+SERVICE = "ecs-state-machine"
 
 
 @dataclass(frozen=True)

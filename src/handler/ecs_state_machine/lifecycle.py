@@ -16,13 +16,13 @@ from aws_lambda_powertools import Logger
 
 from . import render
 from .aws import Aws, AwsError
-from .context import Place, default_state_machine_name, role_name_for
+from .context import SERVICE, Place, default_state_machine_name, role_name_for
 from .errors import PropertyError, ProviderError
 from .properties import OWNERSHIP_TAG_PREFIX, Properties, parse
 from .properties import tags as parse_tags
 from .resolve import Resolved, resolve
 
-logger = Logger(child=True)
+logger = Logger(service=SERVICE, child=True)
 
 OWNER_STACK = f"{OWNERSHIP_TAG_PREFIX}stack-id"
 OWNER_LOGICAL = f"{OWNERSHIP_TAG_PREFIX}logical-id"

@@ -9,6 +9,7 @@ replaces those four behaviours.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,11 @@ from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from . import response
+from .context import SERVICE
 
-logger = Logger(child=True)
+logger = Logger(service=SERVICE, child=True)
+# crhelper logs whole events at DEBUG, ResponseURL (a credential) included: keep it quiet.
+logging.getLogger("crhelper").setLevel(logging.WARNING)
 
 REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 TIMEOUT_REASON = (
@@ -66,6 +70,15 @@ class Provider(CfnResource):  # type: ignore[misc]
 
     def _wait_for_cwlogs(self, sleep: Any = None) -> None:
         """No pause before answering a Delete: this provider has no log stream to wait for."""
+
+    def _wrap_function(self, func: Any) -> None:
+        """Run the request's function; a failure becomes FAILED with its message as the Reason
+        (the entry module has already logged it, as structured JSON)."""
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except Exception as err:
+            self.Reason = str(err)
+            self.Status = "FAILED"
 
     def _poll_enabled(self) -> bool:
         return False

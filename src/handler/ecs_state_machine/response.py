@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(child=True)
+from .context import SERVICE
+
+logger = Logger(service=SERVICE, child=True)
 
 BODY_LIMIT = 4096
 ATTEMPTS = 5

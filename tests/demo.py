@@ -1,0 +1,293 @@
+"""`make demo`: the provider's story, end to end, on a private moto server.
+
+A team has an ECS task family, a cluster and a network. CloudFormation adds a
+Custom::EcsStateMachine to their stack: the provider (in its own process, called as Lambda calls
+it) resolves the task definition, makes a role and a state machine, and answers CloudFormation over
+HTTPS. The state machine runs the task with a command; a new revision is rolled out by an update;
+the stack is deleted and nothing is left.
+
+Run with ``python -m tests.demo`` from the repository root. Exits non-zero if a step fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.harness import readback
+from tests.harness.cloudformation import (
+    CloudFormation,
+    CustomResource,
+    Operation,
+    Step,
+    load_event,
+    substitute,
+)
+from tests.harness.ecs_world import PROVIDER_ROLE_PATH, World, build_world, provider_leftovers
+from tests.harness.lambda_runner import LambdaFunction
+from tests.harness.moto_server import MotoServer
+from tests.harness.response_listener import ResponseListener
+from tests.harness.tls import make_tls_material
+
+BOLD, DIM, GREEN, RED, RESET = (
+    ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
+)
+
+
+class DemoFailure(Exception):
+    pass
+
+
+def say(text: str = "", indent: int = 3) -> None:
+    print(textwrap.indent(text, " " * indent) if text else "")
+
+
+def show_json(title: str, value: Any) -> None:
+    say(f"{title}:")
+    say(json.dumps(value, indent=2, default=str, ensure_ascii=False), indent=6)
+
+
+def expect(condition: bool, message: str, step: Step | Operation | None = None) -> None:
+    if not condition:
+        raise DemoFailure(message + ("\n" + step.describe() if step is not None else ""))
+
+
+def short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
+
+
+def request_summary(step: Step) -> None:
+    request = dict(step.request)
+    scheme, _, rest = request["ResponseURL"].partition("://")
+    request["ResponseURL"] = f"{scheme}://{rest.split('/', 1)[0]}/… (presigned URL, a credential: not shown)"
+    keep = ("RequestType", "LogicalResourceId", "PhysicalResourceId", "ResponseURL", "ResourceProperties")
+    show_json("request (CloudFormation -> provider)", {k: request[k] for k in keep if k in request})
+
+
+def response_summary(step: Step) -> None:
+    response = step.response or {}
+    say(
+        f"response (provider -> ResponseURL): {GREEN if step.succeeded else RED}{response.get('Status')}{RESET}"
+        f"  PhysicalResourceId {response.get('PhysicalResourceId')}"
+        + (f"\n   Reason: {response['Reason']}" if response.get("Reason") else "")
+    )
+
+
+class Demo:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.moto: MotoServer | None = None
+        self.listener: ResponseListener | None = None
+        self.function: LambdaFunction | None = None
+        self.world: World | None = None
+        self.resource: CustomResource | None = None
+        self.execution_seconds = 0.0
+
+    # 1
+    def start_services(self) -> None:
+        tls = make_tls_material(self.workdir / "tls")
+        self.moto = MotoServer(log_file=self.workdir / "moto.log").start()
+        self.listener = ResponseListener(tls).start()
+        self.function = LambdaFunction(
+            endpoint_url=self.moto.endpoint_url, ca_file=tls.ca_file, log_file=self.workdir / "provider.log"
+        )
+        say(f"moto (AWS)               {self.moto.endpoint_url}  (Step Functions executions on)")
+        say(
+            f"ResponseURL endpoint     https://127.0.0.1:{self.listener.port}  (certificate from a throwaway CA)"
+        )
+        say(f"provider function        {self.function.arn}")
+        say(
+            f"                         src/handler/{self.function.settings.handler}, "
+            f"timeout {self.function.settings.timeout_seconds:.0f} s, own process, SSL_CERT_FILE = that CA"
+        )
+
+    # 2
+    def existing_workload(self) -> None:
+        assert self.moto is not None
+        self.world = world = build_world(self.moto)
+        say(f"cluster                  {world.cluster_name}")
+        say(
+            f"network                  {world.vpc_id}, subnets {', '.join(world.subnet_ids)}, "
+            f"security group {world.security_group_ids[0]}"
+        )
+        say(
+            f"roles                    task {short(world.task_role_arn)}, execution {short(world.execution_role_arn)}"
+        )
+        ecs = self.moto.client("ecs")
+        for arn in world.revision_arns:
+            definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            containers = ", ".join(
+                f"{c['name']} ({c['image'].rsplit('/', 1)[-1]})" for c in definition["containerDefinitions"]
+            )
+            say(f"task definition          {short(arn)}: {containers}")
+
+    # 3
+    def create(self) -> None:
+        assert self.function and self.listener and self.world and self.moto
+        cloudformation = CloudFormation(self.function, self.listener)
+        create_event = load_event("create")
+        self.resource = cloudformation.stack("my-batch-stack").resource(create_event["LogicalResourceId"])
+        properties = substitute(create_event["ResourceProperties"], self.world.replacements())
+        properties.pop("ServiceToken")
+        say(
+            "events/create.json, with this stack's ids, the real subnets and a ResponseURL on the local endpoint"
+        )
+        operation = self.resource.create(properties)
+        request_summary(operation.first)
+        response_summary(operation.first)
+        expect(operation.outcome == "CREATE_COMPLETE", "the Create failed", operation)
+        data = operation.first.data
+        say(
+            f"resolved revision        {data['TaskDefinitionArn']} (revision {data['TaskDefinitionRevision']}, "
+            f"container {data['ContainerName']} of {data['ContainerNames']})"
+        )
+        machine = readback.state_machine(self.moto, operation.first.physical_id)
+        show_json("state machine definition (describe_state_machine)", machine["definition"])
+        role = readback.role(self.moto, machine["roleArn"])
+        say(f"role                     {role['Arn']}  (path {role['Path']})")
+        for name, document in role["policies"].items():
+            show_json(
+                f"role policy {name} (iam get_role_policy)",
+                json.loads(document) if isinstance(document, str) else document,
+            )
+        expect(role["Path"] == PROVIDER_ROLE_PATH, f"the role is not under {PROVIDER_ROLE_PATH}")
+
+    # 4
+    def run(self) -> None:
+        assert self.moto and self.resource and self.world
+        payload = {"command": ["echo", "hello"]}
+        say(f"start_execution with input {json.dumps(payload)}")
+        started = time.monotonic()
+        execution = readback.run_execution(self.moto, self.resource.physical_id or "", payload)
+        self.execution_seconds = time.monotonic() - started
+        status = execution["status"]
+        say(
+            f"execution                {GREEN if status == 'SUCCEEDED' else RED}{status}{RESET} "
+            f"after {self.execution_seconds:.1f} s"
+        )
+        expect(status == "SUCCEEDED", readback.execution_failure(self.moto, execution["executionArn"]))
+        tasks = readback.tasks(self.moto, self.world.cluster_name)
+        expect(len(tasks) == 1, f"ECS recorded {len(tasks)} tasks")
+        task = tasks[0]
+        say(f"ECS task                 {short(task['taskArn'])} on {self.world.cluster_name}")
+        say(f"  task definition        {task['taskDefinitionArn']}")
+        say(
+            f"  launch type            {task.get('launchType')}, started by {task.get('startedBy') or '-'}, "
+            f"last status {task.get('lastStatus')}"
+        )
+        for override in task["overrides"]["containerOverrides"]:
+            say(f"  container override     {override['name']}: command {json.dumps(override.get('command'))}")
+        hoge = [o for o in task["overrides"]["containerOverrides"] if o["name"] == "hoge"]
+        expect(
+            bool(hoge) and hoge[0].get("command") == payload["command"], "the command override is not on hoge"
+        )
+
+    # 5
+    def update(self) -> None:
+        assert self.moto and self.resource and self.world
+        before = self.resource.physical_id
+        new_revision = self.world.register_revision("v3")
+        say(f"registered               {short(new_revision)}")
+        properties = substitute(load_event("update")["ResourceProperties"], self.world.replacements())
+        properties.pop("ServiceToken")
+        say("events/update.json: the same resource, TimeoutSeconds 3600 -> 7200")
+        operation = self.resource.update(properties)
+        response_summary(operation.first)
+        expect(operation.outcome == "UPDATE_COMPLETE", "the Update failed", operation)
+        expect(operation.first.physical_id == before, "the Update replaced the state machine")
+        machine = readback.state_machine(self.moto, operation.first.physical_id or "")
+        parameters = readback.run_task_states(machine["definition"])[0]["Parameters"]
+        say(f"state machine now runs   {parameters['TaskDefinition']} (same ARN, updated in place)")
+        expect(
+            operation.first.data.get("TaskDefinitionArn") == new_revision, "the state machine did not move"
+        )
+
+    # 6
+    def delete(self) -> None:
+        assert self.resource
+        say("events/delete.json")
+        operation = self.resource.delete()
+        response_summary(operation.first)
+        expect(operation.outcome == "DELETE_COMPLETE", "the Delete failed", operation)
+
+    # 7
+    def nothing_left(self) -> None:
+        assert self.moto
+        left = provider_leftovers(self.moto)
+        say(f"roles (path {PROVIDER_ROLE_PATH})  {', '.join(left['roles']) or 'none'}")
+        say(f"state machines                  {', '.join(left['state_machines']) or 'none'}")
+        expect(left == {"roles": [], "state_machines": []}, "the provider left resources behind")
+
+    def close(self) -> None:
+        if self.function:
+            self.function.close()
+        if self.listener:
+            self.listener.stop()
+        if self.moto:
+            self.moto.stop()
+
+
+def main() -> int:
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="ecs-state-machine-demo-"))
+    demo = Demo(workdir)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (
+            "Start a private AWS (moto) and the endpoint behind CloudFormation's ResponseURL",
+            demo.start_services,
+        ),
+        ("The existing workload: task family, cluster, network", demo.existing_workload),
+        ("CloudFormation creates the Custom::EcsStateMachine", demo.create),
+        ("Run it: an execution with a command", demo.run),
+        ("A new revision is registered; CloudFormation updates the resource", demo.update),
+        ("CloudFormation deletes the resource", demo.delete),
+        ("Nothing is left", demo.nothing_left),
+    ]
+    print(
+        f"{BOLD}Custom::EcsStateMachine demo{RESET}: a CloudFormation custom resource that runs an existing ECS"
+    )
+    print("task definition from Step Functions. AWS is moto; the provider runs as Lambda would run it.")
+    passed = 0
+    failure = ""
+    try:
+        for number, (title, action) in enumerate(steps, start=1):
+            print(f"\n{BOLD}[{number}/{len(steps)}] {title}{RESET}")
+            try:
+                action()
+            except Exception as err:
+                failure = (
+                    f"step {number} ({title}): {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+                )
+                print(f"{RED}   FAILED{RESET}")
+                detail = str(err) if isinstance(err, DemoFailure) else traceback.format_exc()
+                say(detail)
+                break
+            passed += 1
+    finally:
+        demo.close()
+    elapsed = time.monotonic() - started
+    print()
+    if failure:
+        print(
+            f"{RED}{BOLD}FAIL{RESET}: {passed}/{len(steps)} steps passed in {elapsed:.1f} s; {failure}. "
+            f"Logs: {workdir}"
+        )
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"{GREEN}{BOLD}PASS{RESET}: {passed}/{len(steps)} steps in {elapsed:.1f} s: created, ran "
+        f"(task in {demo.execution_seconds:.1f} s), updated and deleted a Custom::EcsStateMachine, nothing left."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
