@@ -41,6 +41,10 @@ integration: setup
 e2e: setup
 	$(BIN)/pytest tests/e2e
 
+# A benchmark, not a test: medians against floors measured in the same run (bench/results.json).
+bench: setup
+	$(PY) -m bench.run
+
 build: setup
 	PATH="$(dir $(PYTHON313)):$$PATH" $(BIN)/sam build
 

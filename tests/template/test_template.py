@@ -1,0 +1,566 @@
+"""The provider stack (template.yaml), its deploy settings and the consumer examples, checked offline.
+
+The provider role's policy is rendered to concrete JSON for sample stack parameters and pseudo
+parameters, as CloudFormation would render it, and then checked the way IAM would read it.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore import xform_name
+from cfnlint.api import lint_file
+from cfnlint.decode import decode_str
+
+from ecs_state_machine import properties, render
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
+    from parliament import analyze_policy_string
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+SAMCONFIG = ROOT / "samconfig.toml"
+HANDLER_SOURCES = sorted((ROOT / "src" / "handler").rglob("*.py"))
+BIN = Path(sys.executable).parent
+
+ACCOUNT = "123456789012"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/ecs-state-machine-boundary"
+IAM_PROPAGATION_BUDGET_SECONDS = 120
+
+# The resource's return values (Fn::GetAtt) that consumers may use.
+ATTRIBUTES = {
+    "Arn",
+    "Name",
+    "RoleArn",
+    "TaskDefinitionArn",
+    "TaskDefinitionRevision",
+    "ContainerName",
+    "ContainerNames",
+}
+
+
+# --- rendering CloudFormation intrinsics -------------------------------------------------------------
+
+NO_VALUE = object()
+
+
+class Stack:
+    """A template with its parameters and pseudo parameters fixed, so intrinsics can be evaluated."""
+
+    def __init__(
+        self,
+        template: dict,
+        parameters: dict[str, Any] | None = None,
+        *,
+        partition: str = "aws",
+        region: str = "eu-west-1",
+        account: str = ACCOUNT,
+        stack_name: str = "ecs-state-machine",
+    ) -> None:
+        self.template = template
+        self.refs: dict[str, Any] = {
+            name: str(spec["Default"])
+            for name, spec in template.get("Parameters", {}).items()
+            if "Default" in spec
+        }
+        declared = set(template.get("Parameters", {}))
+        assert set(parameters or {}) <= declared, f"template has no parameters {set(parameters) - declared}"
+        self.refs.update(parameters or {})
+        assert set(self.refs) == declared, f"no value for parameters {declared - set(self.refs)}"
+        self.refs.update(
+            {
+                "AWS::Partition": partition,
+                "AWS::Region": region,
+                "AWS::AccountId": account,
+                "AWS::StackName": stack_name,
+                "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+            }
+        )
+        self.partition, self.region, self.account, self.stack_name = partition, region, account, stack_name
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.template["Resources"][logical_id]
+        for name_property in ("LogGroupName", "RoleName"):
+            if name_property in resource.get("Properties", {}):
+                return self.render(resource["Properties"][name_property])
+        return f"{self.stack_name}-{logical_id}-SAMPLE"
+
+    def ref(self, name: str) -> Any:
+        if name in self.refs:
+            return self.refs[name]
+        assert name in self.template["Resources"], f"Ref to unknown {name}"
+        return self.physical_name(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        resource_type = self.template["Resources"][logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        if (resource_type, attribute) == ("AWS::Logs::LogGroup", "Arn"):
+            return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{name}:*"
+        if (resource_type, attribute) == ("AWS::IAM::Role", "Arn"):
+            return f"arn:{self.partition}:iam::{self.account}:role/{name}"
+        return f"<{logical_id}.{attribute}>"
+
+    def condition(self, name: str) -> bool:
+        return bool(self.render(self.template["Conditions"][name]))
+
+    def sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(self.render(variables[name]))
+            if "." in name and not name.startswith("AWS::"):
+                return self.get_att(*name.split(".", 1))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def render(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = [self.render(item) for item in node]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), *_ = node.items()
+            if key == "Ref":
+                return NO_VALUE if value == "AWS::NoValue" else self.ref(value)
+            if key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                return self.sub(text, variables)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::ImportValue":
+                return f"<import {self.render(value)}>"
+            if key == "Fn::Join":
+                separator, items = value
+                return separator.join(self.render(items))
+            if key == "Fn::If":
+                name, when_true, when_false = value
+                return self.render(when_true if self.condition(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = (self.render(item) for item in value)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.render(value[0])
+            if key == "Fn::And":
+                return all(self.render(item) for item in value)
+            if key == "Fn::Or":
+                return any(self.render(item) for item in value)
+            if key == "Condition":
+                return self.condition(value)
+            assert not key.startswith("Fn::"), f"no renderer for {key}"
+        rendered = {key: self.render(value) for key, value in node.items()}
+        return {key: value for key, value in rendered.items() if value is not NO_VALUE}
+
+
+def as_delivered(value: Any) -> Any:
+    """ResourceProperties as a custom resource receives them: every scalar a string."""
+    if isinstance(value, dict):
+        return {key: as_delivered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_delivered(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def load(path: Path) -> dict:
+    template, problems = decode_str(path.read_text())
+    assert not problems, problems
+    return template
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load(TEMPLATE)
+
+
+def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def provider_function(template: dict) -> dict:
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    assert len(functions) == 1, f"expected exactly one function, found {sorted(functions)}"
+    return next(iter(functions.values()))
+
+
+def provider_role_id(template: dict) -> str:
+    role = provider_function(template)["Properties"]["Role"]
+    assert "Fn::GetAtt" in role, "the function must use the role this stack defines"
+    logical_id, attribute = role["Fn::GetAtt"]
+    assert attribute == "Arn"
+    assert template["Resources"][logical_id]["Type"] == "AWS::IAM::Role"
+    return logical_id
+
+
+def provider_policy(stack: Stack) -> dict:
+    """Every permission the provider function holds, as one rendered policy document."""
+    role_id = provider_role_id(stack.template)
+    role = stack.template["Resources"][role_id]["Properties"]
+    assert not role.get("ManagedPolicyArns"), "managed policies would escape these checks"
+    for resource in stack.template["Resources"].values():
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"):
+            attached = [*resource["Properties"].get("Roles", []), resource["Properties"].get("RoleName")]
+            assert {"Ref": role_id} not in attached, "keep the provider's permissions in the role itself"
+    statements = [
+        statement
+        for policy in role.get("Policies", [])
+        for statement in stack.render(policy["PolicyDocument"])["Statement"]
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def granting(policy: dict, action: str) -> list[dict]:
+    return [s for s in policy["Statement"] if s["Effect"] == "Allow" and action in as_list(s["Action"])]
+
+
+def environment(stack: Stack) -> dict[str, str]:
+    return stack.render(provider_function(stack.template)["Properties"]["Environment"]["Variables"])
+
+
+VARIANTS = {
+    "defaults": {},
+    "boundary": {"PermissionsBoundaryArn": BOUNDARY},
+    "narrow-pass-role": {"PassableRolePattern": "sfn/*"},
+}
+
+
+@pytest.fixture(params=VARIANTS.values(), ids=VARIANTS.keys())
+def stack(request, template) -> Stack:
+    return Stack(template, request.param)
+
+
+# --- linters -----------------------------------------------------------------------------------------
+
+
+def test_there_is_a_nightly_batch_example():
+    assert ROOT / "examples" / "nightly-batch.yaml" in EXAMPLES
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, *EXAMPLES], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_cfn_lint_passes(path):
+    matches = lint_file(path)
+    assert not matches, "\n".join(
+        f"{m.rule.id} {m.message} ({m.linenumber}:{m.columnnumber})" for m in matches
+    )
+
+
+def test_sam_validate_lint_passes():
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+    result = subprocess.run(
+        [BIN / "sam", "validate", "--lint", "--template-file", TEMPLATE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_parliament_finds_nothing_in_provider_policy(stack):
+    analyzed = analyze_policy_string(json.dumps(provider_policy(stack)))
+    findings = [f"{f.issue}: {f.detail} {f.location}" for f in analyzed.findings]
+    assert not findings, "\n".join(findings)
+
+
+def test_permissions_management_is_limited_to_what_the_provider_is_for(stack):
+    """parliament's community auditors list every action that can change permissions; this is the
+    reviewed list: the provider's roles, handing them to Step Functions, and log delivery policies."""
+    analyzed = analyze_policy_string(json.dumps(provider_policy(stack)), include_community_auditors=True)
+    findings = {f.issue: f.location for f in analyzed.findings}
+    assert set(findings) == {"PERMISSIONS_MANAGEMENT_ACTIONS"}, findings
+    reviewed = {
+        "iam:createrole",
+        "iam:deleterole",
+        "iam:putrolepolicy",
+        "iam:deleterolepolicy",
+        "iam:putrolepermissionsboundary",
+        "iam:updateassumerolepolicy",
+        "iam:passrole",
+        "logs:putresourcepolicy",
+    }
+    if not stack.refs["PermissionsBoundaryArn"]:
+        reviewed.add("iam:deleterolepermissionsboundary")
+    assert set(findings["PERMISSIONS_MANAGEMENT_ACTIONS"]["actions"]) == reviewed
+
+
+# --- the provider's own permissions ------------------------------------------------------------------
+
+
+def aws_operations_the_provider_calls() -> set[tuple[str, str]]:
+    """(service, operation) of every `something("iam", "create_role", ...)` call in the provider."""
+    session = botocore.session.get_session()
+    services = set(session.get_available_services())
+    found = set()
+    for source in HANDLER_SOURCES:
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            service, operation = node.args[:2]
+            if not all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (service, operation)
+            ):
+                continue
+            if service.value in services:
+                found.add((service.value, operation.value))
+    return found
+
+
+def test_provider_holds_a_permission_for_every_aws_call_it_makes(stack):
+    session = botocore.session.get_session()
+    calls = aws_operations_the_provider_calls()
+    assert {service for service, _ in calls} >= {"iam", "ecs", "stepfunctions"}
+    policy = provider_policy(stack)
+    boundary_set = bool(stack.refs["PermissionsBoundaryArn"])
+    missing = []
+    for service, operation in sorted(calls):
+        model = session.get_service_model(service)
+        names = {xform_name(name): name for name in model.operation_names}
+        assert operation in names, f"{service} has no operation {operation}"
+        action = f"{model.signing_name}:{names[operation]}"
+        if boundary_set and action == "iam:DeleteRolePermissionsBoundary":
+            continue  # never needed: with an enforced boundary every role keeps it
+        if not granting(policy, action):
+            missing.append(action)
+    assert not missing, f"the provider calls these but may not: {missing}"
+
+
+def test_provider_may_set_up_logging_for_the_state_machines_it_logs(stack):
+    """Step Functions checks the caller of Create/UpdateStateMachine for the same log delivery
+    permissions the state machine's role gets."""
+    policy = provider_policy(stack)
+    for action in render.LOG_DELIVERY_ACTIONS:
+        assert granting(policy, action), action
+
+
+def test_no_action_uses_a_wildcard(stack):
+    for statement in provider_policy(stack)["Statement"]:
+        assert "NotAction" not in statement and "NotResource" not in statement
+        for action in as_list(statement["Action"]):
+            assert "*" not in action and "?" not in action, statement
+
+
+def test_iam_actions_touch_only_the_provider_role_path(stack):
+    role_path = environment(stack)["ROLE_PATH"]
+    roles_on_path = f"arn:aws:iam::{ACCOUNT}:role{role_path}*"
+    for statement in provider_policy(stack)["Statement"]:
+        iam_actions = [
+            a for a in as_list(statement["Action"]) if a.startswith("iam:") and a != "iam:PassRole"
+        ]
+        if iam_actions:
+            assert as_list(statement["Resource"]) == [roles_on_path], statement
+
+
+def test_the_provider_role_is_off_the_path_it_may_write(template):
+    role = template["Resources"][provider_role_id(template)]["Properties"]
+    own_path = role.get("Path", "/")
+    assert not own_path.startswith(environment(Stack(template))["ROLE_PATH"])
+
+
+def test_roles_are_passed_only_to_step_functions(stack):
+    statements = granting(provider_policy(stack), "iam:PassRole")
+    assert statements
+    for statement in statements:
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}
+        for resource in as_list(statement["Resource"]):
+            assert resource.startswith(f"arn:aws:iam::{ACCOUNT}:role/"), resource
+
+
+def test_provider_may_pass_the_roles_it_creates_and_the_allowed_existing_roles(template):
+    created = f"arn:aws:iam::{ACCOUNT}:role/ecs-state-machine/stack-resource-abc123"
+    existing = f"arn:aws:iam::{ACCOUNT}:role/sfn/nightly"
+    other = f"arn:aws:iam::{ACCOUNT}:role/admin"
+
+    def passable(stack: Stack, arn: str) -> bool:
+        statements = granting(provider_policy(stack), "iam:PassRole")
+        return any(fnmatch.fnmatchcase(arn, r) for s in statements for r in as_list(s["Resource"]))
+
+    everything = Stack(template)
+    assert passable(everything, created) and passable(everything, existing) and passable(everything, other)
+    narrowed = Stack(template, {"PassableRolePattern": "sfn/*"})
+    assert passable(narrowed, created) and passable(narrowed, existing)
+    assert not passable(narrowed, other)
+
+
+ROLE_WRITES = ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary")
+
+
+def test_a_configured_boundary_is_required_on_every_role_the_provider_writes(template):
+    policy = provider_policy(Stack(template, {"PermissionsBoundaryArn": BOUNDARY}))
+    for action in ROLE_WRITES:
+        statements = granting(policy, action)
+        assert statements, action
+        for statement in statements:
+            assert statement["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}
+    assert not granting(policy, "iam:DeleteRolePermissionsBoundary")
+
+
+def test_without_a_boundary_consumers_choose_their_own(template):
+    policy = provider_policy(Stack(template))
+    for action in (*ROLE_WRITES, "iam:DeleteRolePermissionsBoundary"):
+        statements = granting(policy, action)
+        assert any("Condition" not in s for s in statements), action
+
+
+@pytest.mark.parametrize("boundary", ["", BOUNDARY], ids=["no-boundary", "boundary"])
+def test_provider_is_told_the_boundary_and_role_path(template, boundary):
+    stack = Stack(template, {"PermissionsBoundaryArn": boundary})
+    env = environment(stack)
+    assert env["PERMISSIONS_BOUNDARY"] == boundary
+    assert env["ROLE_PATH"] == "/ecs-state-machine/"
+    assert stack.render(template["Outputs"]["RolePath"]["Value"]) == env["ROLE_PATH"]
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "account"),
+    [("aws", "eu-west-1", ACCOUNT), ("aws-cn", "cn-north-1", "210987654321")],
+)
+def test_policy_arns_follow_the_stacks_partition_region_and_account(template, partition, region, account):
+    stack = Stack(template, partition=partition, region=region, account=account)
+    for statement in provider_policy(stack)["Statement"]:
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                continue
+            _, arn_partition, service, arn_region, arn_account, _ = resource.split(":", 5)
+            assert arn_partition == partition, resource
+            assert arn_account == account, resource
+            assert arn_region == ("" if service == "iam" else region), resource
+
+
+def test_provider_can_write_to_its_own_log_group(template):
+    stack = Stack(template)
+    function = provider_function(template)["Properties"]
+    log_group = stack.render(function["LoggingConfig"]["LogGroup"])
+    stream = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:{log_group}:log-stream:2024/01/01/[$LATEST]abc"
+    policy = provider_policy(stack)
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        resources = [r for s in granting(policy, action) for r in as_list(s["Resource"])]
+        assert resources and "*" not in resources, action
+        assert any(fnmatch.fnmatchcase(stream, r) for r in resources), action
+
+
+# --- the function and its outputs --------------------------------------------------------------------
+
+
+def test_function_runtime_and_entry_point(template):
+    function = provider_function(template)["Properties"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    code = ROOT / function["CodeUri"]
+    module, _, entry = function["Handler"].rpartition(".")
+    assert (code / "requirements.txt").is_file()
+    source = code / f"{module.replace('.', '/')}.py"
+    assert source.is_file(), f"{function['Handler']} is not in {code}"
+    defined = {n.name for n in ast.parse(source.read_text()).body if isinstance(n, ast.FunctionDef)}
+    assert entry in defined, f"{source} defines no {entry}"
+
+
+def test_function_timeout_outlasts_the_iam_propagation_budget(template):
+    timeout = provider_function(template)["Properties"]["Timeout"]
+    assert IAM_PROPAGATION_BUDGET_SECONDS + 60 <= timeout <= 900
+
+
+@pytest.mark.parametrize("days", ["30", "365"])
+def test_provider_logs_are_kept_for_the_configured_retention(template, days):
+    stack = Stack(template, {"LogRetentionInDays": days})
+    function = provider_function(template)["Properties"]
+    log_group = function["LoggingConfig"]["LogGroup"]
+    assert set(log_group) == {"Ref"}
+    retention = template["Resources"][log_group["Ref"]]["Properties"]["RetentionInDays"]
+    assert stack.render(retention) == days
+    assert template["Parameters"]["LogRetentionInDays"]["Default"] == 30
+
+
+def test_service_token_is_exported_as_stack_name_dash_service_token(template):
+    output = template["Outputs"]["ServiceToken"]
+    function_id = next(iter(resources_of_type(template, "AWS::Serverless::Function")))
+    assert output["Value"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert Stack(template, stack_name="my-provider").render(output["Export"]["Name"]) == (
+        "my-provider-ServiceToken"
+    )
+
+
+# --- deploy settings ---------------------------------------------------------------------------------
+
+
+def test_samconfig_deploys_under_the_name_the_examples_import(template):
+    config = tomllib.loads(SAMCONFIG.read_text())["default"]
+    stack_name = config["global"]["parameters"]["stack_name"]
+    deploy = config["deploy"]["parameters"]
+    named_iam = any(
+        "RoleName" in r["Properties"] or "ManagedPolicyName" in r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"].startswith("AWS::IAM::")
+    )
+    assert ("CAPABILITY_NAMED_IAM" if named_iam else "CAPABILITY_IAM") in deploy["capabilities"].split()
+    assert deploy["resolve_s3"] is True
+    assert "region" not in deploy and "region" not in config["global"]["parameters"]
+    imports = {
+        r["Properties"]["ServiceToken"]["Fn::ImportValue"]
+        for path in EXAMPLES
+        for r in resources_of_type(load(path), "Custom::EcsStateMachine").values()
+    }
+    assert imports == {f"{stack_name}-ServiceToken"}
+
+
+# --- examples ----------------------------------------------------------------------------------------
+
+SAMPLE_PARAMETERS = {
+    "Subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+    "SecurityGroups": ["sg-0123456789abcdef0"],
+    "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/hogefuga-task",
+    "TaskExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/hogefuga-execution",
+    "RolePermissionsBoundary": BOUNDARY,
+}
+
+
+def get_atts(node: Any) -> list[list[str]]:
+    if isinstance(node, list):
+        return [found for item in node for found in get_atts(item)]
+    if isinstance(node, dict):
+        found = [node["Fn::GetAtt"]] if "Fn::GetAtt" in node else []
+        return found + [f for value in node.values() for f in get_atts(value)]
+    return []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_accepted_by_the_provider(path):
+    example = load(path)
+    given = {k: v for k, v in SAMPLE_PARAMETERS.items() if k in example.get("Parameters", {})}
+    stack = Stack(example, given, stack_name="nightly")
+    resources = resources_of_type(example, "Custom::EcsStateMachine")
+    assert resources
+    for name, resource in resources.items():
+        raw = as_delivered(stack.render(resource["Properties"]))
+        assert 1 <= int(raw["ServiceTimeout"]) <= 3600, f"{name}: answer well before CloudFormation's hour"
+        try:
+            properties.parse(raw)
+        except properties.PropertyError as err:
+            pytest.fail(f"{path.name} {name}: {err}")
+    for logical_id, attribute in get_atts(example):
+        if logical_id in resources:
+            assert attribute in ATTRIBUTES, f"{logical_id}.{attribute}"
