@@ -18,9 +18,9 @@ from . import render
 from .aws import Aws, AwsError
 from .context import SERVICE, Place, default_state_machine_name, role_name_for
 from .errors import PropertyError, ProviderError
+from .plan import Plan, make_plan
 from .properties import OWNERSHIP_TAG_PREFIX, Properties, parse
 from .properties import tags as parse_tags
-from .resolve import Resolved, resolve
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -89,8 +89,8 @@ class Lifecycle:
         # From here on a failure (or a timeout) reports this ARN, so the Delete CloudFormation
         # sends after a failed Create can find and remove anything left behind.
         self.report_id(arn)
-        resolved = resolve(props, self.place, self.aws)
-        return self._deploy(req, props, resolved, arn)
+        plan = make_plan(props, self.place, self.aws)
+        return self._deploy(req, props, plan, arn)
 
     def update(self, req: Request) -> Outcome:
         props = parse(req.properties)
@@ -101,7 +101,7 @@ class Lifecycle:
                 f"PhysicalResourceId {current_arn} is a state machine this resource does not own "
                 "(ownership tags differ); it was left untouched. Remove the resource from the stack."
             )
-        resolved = resolve(props, self.place, self.aws)
+        plan = make_plan(props, self.place, self.aws)
         fresh_name = default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
         if existing is None:
             # The state machine is gone (deleted out of band): make a new one and report its id.
@@ -109,7 +109,7 @@ class Lifecycle:
                 "state machine not found on update; creating a new one", extra={"arn": current_arn}
             )
             name = props.state_machine_name or fresh_name
-            return self._deploy(req, props, resolved, self.place.state_machine_arn(name))
+            return self._deploy(req, props, plan, self.place.state_machine_arn(name))
 
         current_name = current_arn.rsplit(":", 1)[-1]
         old_explicit = _explicit_name(req.old_properties)
@@ -125,8 +125,8 @@ class Lifecycle:
             name = fresh_name
         if name != current_name:
             logger.info("replacing state machine", extra={"old_name": current_name, "new_name": name})
-            return self._deploy(req, props, resolved, self.place.state_machine_arn(name))
-        return self._update_in_place(req, props, resolved, current_arn, existing)
+            return self._deploy(req, props, plan, self.place.state_machine_arn(name))
+        return self._update_in_place(req, props, plan, current_arn, existing)
 
     def delete(self, req: Request) -> None:
         arn = req.physical_id
@@ -145,7 +145,7 @@ class Lifecycle:
         self._delete_role_if_owned(role_name_for(arn), req)
 
     # ------------------------------------------------------------------ steps
-    def _deploy(self, req: Request, props: Properties, resolved: Resolved, arn: str) -> Outcome:
+    def _deploy(self, req: Request, props: Properties, plan: Plan, arn: str) -> Outcome:
         """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role."""
         name = arn.rsplit(":", 1)[-1]
         made: list[tuple[str, str]] = []
@@ -163,10 +163,10 @@ class Lifecycle:
                     raise ProviderError(
                         f"State machine {name} is still being deleted. Wait a minute and deploy again, or rename it."
                     )
-            role_arn, role_created = self._ensure_role(req, props, resolved, arn)
+            role_arn, role_created = self._ensure_role(req, props, plan, arn)
             if role_created:
                 made.append(("role", role_name_for(arn)))
-            definition = json.dumps(render.render_definition(props, resolved), separators=(",", ":"))
+            definition = json.dumps(plan.definition, separators=(",", ":"))
             if existing is not None:
                 self._update_state_machine(arn, definition, role_arn, props)
                 self._sync_state_machine_tags(arn, req, props)
@@ -184,20 +184,20 @@ class Lifecycle:
                     tags=_tag_list(self._desired_tags(req, props), "key", "value"),
                 )
                 made.append(("state_machine", arn))
-            return self._outcome(arn, role_arn, resolved)
+            return self._outcome(arn, role_arn, plan)
         except BaseException:
             self._undo(made, req)
             raise
 
     def _update_in_place(
-        self, req: Request, props: Properties, resolved: Resolved, arn: str, existing: dict[str, Any]
+        self, req: Request, props: Properties, plan: Plan, arn: str, existing: dict[str, Any]
     ) -> Outcome:
         made: list[tuple[str, str]] = []
         try:
-            role_arn, role_created = self._ensure_role(req, props, resolved, arn)
+            role_arn, role_created = self._ensure_role(req, props, plan, arn)
             if role_created:
                 made.append(("role", role_name_for(arn)))
-            definition = json.dumps(render.render_definition(props, resolved), separators=(",", ":"))
+            definition = json.dumps(plan.definition, separators=(",", ":"))
             self._update_state_machine(arn, definition, role_arn, props)
         except BaseException:
             self._undo(made, req)
@@ -206,7 +206,7 @@ class Lifecycle:
         if props.role_arn and existing.get("roleArn") != props.role_arn:
             # Switched from a created role to the stack's own: the created one is no longer used.
             self._delete_role_if_owned(role_name_for(arn), req)
-        return self._outcome(arn, role_arn, resolved)
+        return self._outcome(arn, role_arn, plan)
 
     def _update_state_machine(self, arn: str, definition: str, role_arn: str, props: Properties) -> None:
         self.aws.call(
@@ -220,7 +220,7 @@ class Lifecycle:
             tracingConfiguration=render.tracing_configuration(props),
         )
 
-    def _ensure_role(self, req: Request, props: Properties, resolved: Resolved, arn: str) -> tuple[str, bool]:
+    def _ensure_role(self, req: Request, props: Properties, plan: Plan, arn: str) -> tuple[str, bool]:
         """The role the state machine runs with, and whether this call created it."""
         if props.role_arn:
             return props.role_arn, False
@@ -229,7 +229,7 @@ class Lifecycle:
         trust = json.dumps(
             render.render_trust_policy(self.place.partition, self.place.region, self.place.account)
         )
-        policy = json.dumps(render.render_role_policy(props, resolved), separators=(",", ":"))
+        policy = json.dumps(plan.policy, separators=(",", ":"))
         desired_tags = self._desired_tags(req, props)
         created = False
         try:
@@ -430,19 +430,10 @@ class Lifecycle:
             except Exception:
                 logger.exception("could not remove after failure", extra={"kind": kind, "id": ident})
 
-    def _outcome(self, arn: str, role_arn: str, resolved: Resolved) -> Outcome:
-        td = resolved.task_definition
+    def _outcome(self, arn: str, role_arn: str, plan: Plan) -> Outcome:
         return Outcome(
             physical_id=arn,
-            data={
-                "Arn": arn,
-                "Name": arn.rsplit(":", 1)[-1],
-                "RoleArn": role_arn,
-                "TaskDefinitionArn": td.arn,
-                "TaskDefinitionRevision": str(td.revision),
-                "ContainerName": resolved.container_name,
-                "ContainerNames": ",".join(td.containers),
-            },
+            data={"Arn": arn, "Name": arn.rsplit(":", 1)[-1], "RoleArn": role_arn, **plan.data},
         )
 
 

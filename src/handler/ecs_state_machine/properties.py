@@ -26,6 +26,7 @@ LAUNCH_TYPES = ("FARGATE", "EC2", "EXTERNAL")
 STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
 LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 PROPAGATE_TAGS = ("TASK_DEFINITION", "NONE")
+QUERY_LANGUAGES = ("JSONPath", "JSONata")
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _FAMILY_REVISION = re.compile(r"^([A-Za-z0-9_-]{1,255}):([1-9][0-9]{0,8})$")
@@ -85,7 +86,7 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class Properties:
-    task_definition: TaskDefinitionRef
+    task_definition: TaskDefinitionRef | None = None
     container_name: str | None = None
     cluster: str = "default"
     launch_type: str | None = "FARGATE"
@@ -110,6 +111,11 @@ class Properties:
     logging: LoggingConfig | None = None
     tracing_enabled: bool = False
     tags: tuple[tuple[str, str], ...] = field(default=())
+    query_language: str = "JSONPath"
+    definition: dict[str, Any] | None = None
+    definition_substitutions: tuple[tuple[str, str], ...] = ()
+    allow_dynamic_task_definitions: tuple[str, ...] = ()
+    policy_statements: tuple[dict[str, Any], ...] = ()
 
 
 # --------------------------------------------------------------------------- converters
@@ -173,9 +179,9 @@ def _number(prop: str, raw: Any, low: float, high: float) -> int | float:
 def _enum(prop: str, raw: Any, allowed: tuple[str, ...]) -> str:
     text = _string(prop, raw, fix=f"Use one of: {', '.join(allowed)}.")
     if text not in allowed:
-        upper = text.upper()
-        if upper in allowed:  # be forgiving about case, as the AWS console is
-            return upper
+        folded = {choice.upper(): choice for choice in allowed}
+        if text.upper() in folded:  # be forgiving about case, as the AWS console is
+            return folded[text.upper()]
         raise PropertyError(prop, text, "is not a valid choice", f"Use one of: {', '.join(allowed)}.")
     return text
 
@@ -391,6 +397,65 @@ def tags(prop: str, raw: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
+def substitutions(prop: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    item = raw if isinstance(raw, Mapping) else None
+    if item is None:
+        raise PropertyError(prop, raw, "must be a map", "Map each ${Name} placeholder to its value.")
+    pairs = []
+    for key, value in item.items():
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z0-9_]{1,128}$", key):
+            raise PropertyError(f"{prop} key", key, "is not a placeholder name", "Use letters, digits and _.")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, str | int | float):
+            raise PropertyError(f"{prop}.{key}", value, "must be a string, number or boolean", "")
+        pairs.append((key, str(value)))
+    return tuple(pairs)
+
+
+def families(prop: str, raw: Any) -> tuple[str, ...]:
+    fix = "List the task definition families a state may choose at run time."
+    if isinstance(raw, bool) or (isinstance(raw, str) and raw.strip().lower() in TRUE + FALSE):
+        raise PropertyError(prop, raw, "must list families, not true/false (the policy needs them)", fix)
+    values = [
+        _string(f"{prop}[{i}]", v, _NAME, "a family name", fix) for i, v in enumerate(_list(prop, raw, 1, 50))
+    ]
+    return tuple(dict.fromkeys(values))
+
+
+_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+
+
+def policy_statements(prop: str, raw: Any) -> tuple[dict[str, Any], ...]:
+    statements = []
+    for index, entry in enumerate(_list(prop, raw, 1, 50)):
+        where = f"{prop}[{index}]"
+        item = _map(where, entry, _STATEMENT_KEYS, required=("Effect",))
+        _enum(f"{where}.Effect", item["Effect"], ("Allow", "Deny"))
+        if ("Action" in item) == ("NotAction" in item):
+            raise PropertyError(where, MISSING, "needs exactly one of Action and NotAction", "")
+        if ("Resource" in item) == ("NotResource" in item):
+            raise PropertyError(where, MISSING, "needs exactly one of Resource and NotResource", "")
+        for key in ("Action", "NotAction", "Resource", "NotResource"):
+            if key in item:
+                values = item[key] if isinstance(item[key], list) else [item[key]]
+                if not values or not all(isinstance(v, str) and v for v in values):
+                    raise PropertyError(
+                        f"{where}.{key}", item[key], "must be a string or a list of strings", ""
+                    )
+        if "Condition" in item and not isinstance(item["Condition"], Mapping):
+            raise PropertyError(f"{where}.Condition", item["Condition"], "must be a map", "")
+        statements.append(dict(item))
+    return tuple(statements)
+
+
+def definition_document(prop: str, raw: Any) -> Any:
+    """Kept raw here: it is loaded (substituted, types restored) once substitutions are known."""
+    if not isinstance(raw, str | Mapping):
+        raise PropertyError(prop, raw, "must be a map or a JSON string", "Give the state machine's ASL.")
+    return raw
+
+
 def _simple(converter: Callable[..., Any], *args: Any) -> Converter:
     return lambda prop, raw: converter(prop, raw, *args)
 
@@ -409,7 +474,7 @@ class Spec:
 
 
 SCHEMA: dict[str, Spec] = {
-    "TaskDefinition": Spec("task_definition", task_definition_ref, "family, family:revision or ARN", True),
+    "TaskDefinition": Spec("task_definition", task_definition_ref, "family, family:revision or ARN"),
     "ContainerName": Spec(
         "container_name",
         _pattern(_NAME, "a container name", "Use the container's name."),
@@ -454,7 +519,38 @@ SCHEMA: dict[str, Spec] = {
     "Logging": Spec("logging", logging_config, "state machine logging"),
     "TracingEnabled": Spec("tracing_enabled", _boolean, "X-Ray tracing"),
     "Tags": Spec("tags", tags, "tags for the state machine and created role"),
+    "QueryLanguage": Spec("query_language", _simple(_enum, QUERY_LANGUAGES), "JSONPath or JSONata"),
+    "Definition": Spec("definition", definition_document, "a whole ASL document (Definition mode)"),
+    "DefinitionSubstitutions": Spec(
+        "definition_substitutions", substitutions, "${Name} values for Definition"
+    ),
+    "AllowDynamicTaskDefinitions": Spec(
+        "allow_dynamic_task_definitions", families, "families chosen at run time"
+    ),
+    "PolicyStatements": Spec("policy_statements", policy_statements, "extra statements for the role"),
 }
+
+# Properties that shape the one task state of TaskDefinition mode; a Definition says these itself.
+SINGLE_TASK_ONLY = (
+    "ContainerName",
+    "Cluster",
+    "LaunchType",
+    "CapacityProviderStrategy",
+    "PlatformVersion",
+    "Subnets",
+    "SecurityGroups",
+    "AssignPublicIp",
+    "CommandPath",
+    "EnvironmentPath",
+    "IntegrationPattern",
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "Retry",
+    "PropagateTags",
+    "EnableExecuteCommand",
+    "QueryLanguage",
+)
+DEFINITION_ONLY = ("DefinitionSubstitutions", "AllowDynamicTaskDefinitions", "PolicyStatements")
 
 KNOWN = tuple(SCHEMA)
 
@@ -469,6 +565,7 @@ def parse(raw: Any) -> Properties:
         hint = _closest(str(key))
         fix = f"Did you mean {hint}?" if hint else f"Known properties: {choices(list(KNOWN), 150)}."
         raise PropertyError(str(key)[:80], MISSING, "is not a property of Custom::EcsStateMachine", fix)
+    _check_mode(raw)
     values: dict[str, Any] = {}
     for name, spec in SCHEMA.items():
         if name not in raw or raw[name] in (None, ""):
@@ -476,14 +573,54 @@ def parse(raw: Any) -> Properties:
                 raise PropertyError(name, MISSING, "is required", f"Set it to the {spec.description}.")
             continue
         values[spec.attr] = spec.convert(name, raw[name])
-    if "capacity_provider_strategy" in values and "launch_type" not in values:
+    if ("capacity_provider_strategy" in values or "definition" in values) and "launch_type" not in values:
         values["launch_type"] = None
+    if "definition" in values:
+        from .definition import load
+
+        values["definition"] = load(values["definition"], dict(values.get("definition_substitutions", ())))
     props = Properties(**values)
     _check_combinations(props, raw)
     return props
 
 
+def _given(raw: Mapping[str, Any], name: str) -> bool:
+    return name in raw and raw[name] not in (None, "")
+
+
+def _check_mode(raw: Mapping[str, Any]) -> None:
+    """Exactly one of TaskDefinition and Definition, and only the properties of that mode."""
+    single, whole = _given(raw, "TaskDefinition"), _given(raw, "Definition")
+    if single and whole:
+        raise PropertyError(
+            "Definition",
+            MISSING,
+            "cannot be combined with TaskDefinition",
+            "Use TaskDefinition for one task, or a Definition.",
+        )
+    if not single and not whole:
+        raise PropertyError(
+            "TaskDefinition",
+            MISSING,
+            "is required (or give a whole Definition)",
+            "Set it to a task definition family.",
+        )
+    others = DEFINITION_ONLY if single else SINGLE_TASK_ONLY
+    for name in others:
+        if _given(raw, name):
+            fix = (
+                "Set it in the task state's Parameters instead."
+                if whole
+                else "Remove it: it applies to Definition mode."
+            )
+            mode = "a Definition" if whole else "TaskDefinition"
+            raise PropertyError(name, MISSING, f"does not apply with {mode}", fix)
+
+
 def _check_combinations(props: Properties, raw: Mapping[str, Any]) -> None:
+    if props.definition is not None:
+        _check_definition(props)
+        return
     if "LaunchType" in raw and raw["LaunchType"] not in (None, "") and props.capacity_provider_strategy:
         raise PropertyError(
             "LaunchType",
@@ -533,22 +670,24 @@ def _check_combinations(props: Properties, raw: Mapping[str, Any]) -> None:
         )
 
 
+def _check_definition(props: Properties) -> None:
+    from .definition import states, waits
+
+    assert props.definition is not None
+    if props.state_machine_type == "EXPRESS":
+        for path, _name, state, _jsonata in states(props.definition):
+            if state.get("Type") == "Task" and waits(state.get("Resource")):
+                raise PropertyError(
+                    f"Definition.{path}.Resource",
+                    state["Resource"],
+                    "waits for its task, which EXPRESS state machines cannot do",
+                    "Use StateMachineType STANDARD, or a request-response integration.",
+                )
+
+
 def _closest(name: str) -> str | None:
     import difflib
 
     lowered = {known.lower(): known for known in KNOWN}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
-
-
-def explicit_name(raw: Any) -> str | None:
-    """The StateMachineName in a (possibly invalid) old property map, for replacement decisions."""
-    if isinstance(raw, Mapping) and isinstance(raw.get("StateMachineName"), str) and raw["StateMachineName"]:
-        return str(raw["StateMachineName"])
-    return None
-
-
-def declared_type(raw: Any) -> str:
-    if isinstance(raw, Mapping) and isinstance(raw.get("StateMachineType"), str) and raw["StateMachineType"]:
-        return str(raw["StateMachineType"]).upper()
-    return "STANDARD"

@@ -6,8 +6,11 @@ Partition, region and account always come from resolved ARNs, never a hard-coded
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from .grants import TaskGrant
 from .properties import Properties
 from .resolve import Resolved
 
@@ -44,14 +47,44 @@ def task_definition_parameter(props: Properties, resolved: Resolved) -> str:
     return td.arn if props.pin_revision else td.family
 
 
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']+)'\]|\[([0-9]+)\]")
+
+
+def jsonata_of(path: str) -> str:
+    """The JSONata expression that reads what a Step Functions reference path reads."""
+    if path.startswith("$$"):
+        head, rest = "$states.context", path[2:]
+    else:
+        head, rest = "$states.input", path[1:]
+    parts = [head]
+    for match in _STEP.finditer(rest):
+        name, quoted, index = match.groups()
+        if index is not None:
+            parts.append(f"[{index}]")
+        else:
+            field = name if name is not None else quoted
+            plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", field)
+            parts.append(f".{field}" if plain else f".`{field}`")
+    return "".join(parts)
+
+
 def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
     td = resolved.task_definition
     partition, _, _ = _arn_parts(td.arn)
-    override: dict[str, Any] = {"Name": resolved.container_name, "Command.$": props.command_path}
-    if props.environment_path:
-        override["Environment.$"] = props.environment_path
-    if props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
-        override["Environment"] = [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
+    jsonata = props.query_language == "JSONata"
+    override: dict[str, Any] = {"Name": resolved.container_name}
+    if jsonata:
+        override["Command"] = "{% " + jsonata_of(props.command_path) + " %}"
+        if props.environment_path:
+            override["Environment"] = "{% " + jsonata_of(props.environment_path) + " %}"
+        if props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
+            override["Environment"] = [{"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}]
+    else:
+        override["Command.$"] = props.command_path
+        if props.environment_path:
+            override["Environment.$"] = props.environment_path
+        if props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
+            override["Environment"] = [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
 
     parameters: dict[str, Any] = {
         "Cluster": resolved.cluster_arn,
@@ -85,7 +118,7 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": f"arn:{partition}:states:::ecs:runTask{_RESOURCE_SUFFIX[props.integration_pattern]}",
-        "Parameters": parameters,
+        "Arguments" if jsonata else "Parameters": parameters,
     }
     if props.timeout_seconds:
         state["TimeoutSeconds"] = props.timeout_seconds
@@ -98,47 +131,57 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
     label = (
         f"{td.family}:{td.revision}" if props.pin_revision else f"the latest ACTIVE revision of {td.family}"
     )
-    return {
-        "Comment": f"Runs a command in container {resolved.container_name} of {label}",
-        "StartAt": TASK_STATE,
-        "States": {TASK_STATE: state},
+    document: dict[str, Any] = {
+        "Comment": f"Runs a command in container {resolved.container_name} of {label}"
     }
+    if jsonata:
+        document["QueryLanguage"] = "JSONata"
+    document.update({"StartAt": TASK_STATE, "States": {TASK_STATE: state}})
+    return document
 
 
-def render_role_policy(props: Properties, resolved: Resolved) -> dict[str, Any]:
-    """The least-privilege inline policy for the state machine's role."""
+def single_task_grant(props: Properties, resolved: Resolved) -> TaskGrant:
     td = resolved.task_definition
-    partition, region, account = _arn_parts(td.arn)
-    cluster_condition = {"ArnEquals": {"ecs:cluster": resolved.cluster_arn}}
-    tasks_in_cluster = f"arn:{partition}:ecs:{region}:{account}:task/{resolved.cluster_name}/*"
-    run_task_resource = td.arn if props.pin_revision else f"{td.family_arn_prefix}:*"
+    return TaskGrant(
+        pattern=props.integration_pattern,
+        cluster_arn=resolved.cluster_arn,
+        run_task_resources=(td.arn if props.pin_revision else f"{td.family_arn_prefix}:*",),
+        pass_roles=td.roles,
+        propagate_tags=props.propagate_tags == "TASK_DEFINITION",
+    )
 
+
+def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
+    """Exactly what one task state needs, no more: CDK's EcsRunTask statements, scoped tighter."""
+    partition, region, account = _arn_parts(grant.cluster_arn)
+    cluster_condition = {"ArnEquals": {"ecs:cluster": grant.cluster_arn}}
+    tasks_in_cluster = f"arn:{partition}:ecs:{region}:{account}:task/{grant.cluster_arn.rsplit('/', 1)[-1]}/*"
     statements: list[dict[str, Any]] = [
         {
             "Sid": "RunTask",
             "Effect": "Allow",
             "Action": "ecs:RunTask",
-            "Resource": run_task_resource,
+            "Resource": list(grant.run_task_resources),
             "Condition": cluster_condition,
         }
     ]
-    if td.roles:
+    if grant.pass_roles:
         statements.append(
             {
                 "Sid": "PassTaskRoles",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
-                "Resource": list(td.roles) if len(td.roles) > 1 else td.roles[0],
+                "Resource": list(grant.pass_roles),
                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             }
         )
-    if props.integration_pattern == "RUN_JOB":
+    if grant.pattern == "RUN_JOB":
         statements.append(
             {
                 "Sid": "WatchTask",
                 "Effect": "Allow",
                 "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-                "Resource": tasks_in_cluster,
+                "Resource": [tasks_in_cluster],
                 "Condition": cluster_condition,
             }
         )
@@ -147,27 +190,79 @@ def render_role_policy(props: Properties, resolved: Resolved) -> dict[str, Any]:
                 "Sid": "TaskEventsRule",
                 "Effect": "Allow",
                 "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-                "Resource": f"arn:{partition}:events:{region}:{account}:rule/{EVENTS_RULE}",
+                "Resource": [f"arn:{partition}:events:{region}:{account}:rule/{EVENTS_RULE}"],
             }
         )
-    if props.propagate_tags == "TASK_DEFINITION":
+    if grant.propagate_tags:
         statements.append(
             {
                 "Sid": "TagNewTask",
                 "Effect": "Allow",
                 "Action": "ecs:TagResource",
-                "Resource": tasks_in_cluster,
+                "Resource": [tasks_in_cluster],
                 "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
             }
         )
-    if props.logging and props.logging.enabled:
+    return statements
+
+
+def merge_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One statement per (effect, actions, condition), resources united in first-seen order; a
+    single resource is written as a string. Sids stay unique."""
+    merged: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        key = json.dumps(
+            [statement["Effect"], statement["Action"], statement.get("Condition")], sort_keys=True
+        )
+        if key in merged:
+            resources = merged[key]["Resource"]
+            resources.extend(r for r in statement["Resource"] if r not in resources)
+        else:
+            merged[key] = {**statement, "Resource": list(statement["Resource"])}
+    result, used = [], set()
+    for statement in merged.values():
+        sid, counter = statement["Sid"], 2
+        while sid in used:
+            sid, counter = f"{statement['Sid']}{counter}", counter + 1
+        used.add(sid)
+        resource = statement["Resource"]
+        result.append({**statement, "Sid": sid, "Resource": resource[0] if len(resource) == 1 else resource})
+    return result
+
+
+def role_policy(
+    grants: list[TaskGrant],
+    *,
+    logging_enabled: bool = False,
+    tracing_enabled: bool = False,
+    extra: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """The state machine role's inline policy: the union of what each task state needs, plus
+    log delivery and X-Ray only when enabled, plus the stack author's own statements."""
+    statements = merge_statements([s for grant in grants for s in task_statements(grant)])
+    if logging_enabled:
         # Step Functions' log delivery APIs support no resource-level permissions.
         statements.append(
             {"Sid": "LogDelivery", "Effect": "Allow", "Action": LOG_DELIVERY_ACTIONS, "Resource": "*"}
         )
-    if props.tracing_enabled:
+    if tracing_enabled:
         statements.append({"Sid": "XRay", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"})
+    ours = {s["Sid"] for s in statements}
+    for index, statement in enumerate(extra):
+        own = dict(statement)
+        if own.get("Sid") in ours or "Sid" not in own:
+            own["Sid"] = f"Stack{index + 1}"
+        statements.append(own)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def render_role_policy(props: Properties, resolved: Resolved) -> dict[str, Any]:
+    """The least-privilege inline policy for TaskDefinition mode's one task state."""
+    return role_policy(
+        [single_task_grant(props, resolved)],
+        logging_enabled=bool(props.logging and props.logging.enabled),
+        tracing_enabled=props.tracing_enabled,
+    )
 
 
 def render_trust_policy(partition: str, region: str, account: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError
 from .errors import MISSING, PropertyError, choices
+from .grants import TaskGrant
 from .properties import Properties, TaskDefinitionRef
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Resolved:
 
 
 def resolve(props: Properties, place: Place, aws: Aws) -> Resolved:
+    assert props.task_definition is not None
     _check_place(props, place)
     task_definition = resolve_task_definition(props.task_definition, aws)
     container = _container(props, task_definition)
@@ -65,18 +67,26 @@ def resolve(props: Properties, place: Place, aws: Aws) -> Resolved:
     return Resolved(task_definition, container, cluster_arn)
 
 
-def _check_place(props: Properties, place: Place) -> None:
+def check_arn_place(prop: str, arn: str | None, place: Place) -> None:
     """ARNs must point into the account and region where the provider creates the state machine."""
-    for prop, arn in (("TaskDefinition", props.task_definition.arn), ("Cluster", props.cluster)):
-        if arn and arn.startswith("arn:"):
-            partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
-            if (partition, region, account) != (place.partition, place.region, place.account):
-                raise PropertyError(
-                    prop,
-                    arn,
-                    f"is not in this account and region ({place.account}, {place.region})",
-                    "ECS cannot run it from here: deploy the provider and stack where the task definition is.",
-                )
+    if arn and arn.startswith("arn:"):
+        partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
+        if (partition, region, account) != (place.partition, place.region, place.account):
+            raise PropertyError(
+                prop,
+                arn,
+                f"is not in this account and region ({place.account}, {place.region})",
+                "ECS cannot run it from here: deploy the provider and stack where the task definition is.",
+            )
+
+
+def _check_place(props: Properties, place: Place) -> None:
+    assert props.task_definition is not None
+    check_arn_place("TaskDefinition", props.task_definition.arn, place)
+    check_arn_place("Cluster", props.cluster, place)
+
+
+def check_role_place(props: Properties, place: Place) -> None:
     if props.role_arn:
         partition, account = props.role_arn.split(":")[1], props.role_arn.split(":")[4]
         if (partition, account) != (place.partition, place.account):
@@ -88,7 +98,7 @@ def _check_place(props: Properties, place: Place) -> None:
             )
 
 
-def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws) -> TaskDefinition:
+def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws, prop: str = "TaskDefinition") -> TaskDefinition:
     """The named revision, or the family's latest ACTIVE revision.
 
     DescribeTaskDefinition(family) returns the latest ACTIVE revision on AWS, so one call is
@@ -96,24 +106,24 @@ def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws) -> TaskDefinition:
     revision whatever its status), the ACTIVE revisions are listed and the highest one is taken.
     """
     if ref.revision is not None:
-        described = _describe(ref, ref.arn or f"{ref.family}:{ref.revision}", aws)
+        described = _describe(ref, ref.arn or f"{ref.family}:{ref.revision}", aws, prop)
         if described["status"] != "ACTIVE":
             raise PropertyError(
-                "TaskDefinition",
+                prop,
                 ref.text,
                 f"is {described['status']} (deregistered) and cannot start tasks",
                 f"Name the family ({ref.family}) to use its latest ACTIVE revision, or pin an ACTIVE one.",
             )
         return _facts(described)
 
-    described = _describe(ref, ref.family, aws)
+    described = _describe(ref, ref.family, aws, prop)
     if described["status"] == "ACTIVE":
         return _facts(described)
-    latest = _latest_active_arn(ref, aws)
-    return _facts(_describe(ref, latest, aws))
+    latest = _latest_active_arn(ref, aws, prop)
+    return _facts(_describe(ref, latest, aws, prop))
 
 
-def _describe(ref: TaskDefinitionRef, name: str, aws: Aws) -> dict[str, Any]:
+def _describe(ref: TaskDefinitionRef, name: str, aws: Aws, prop: str) -> dict[str, Any]:
     try:
         described = aws.call(
             "ecs", "describe_task_definition", f"describing task definition {ref.text}", taskDefinition=name
@@ -123,7 +133,7 @@ def _describe(ref: TaskDefinitionRef, name: str, aws: Aws) -> dict[str, Any]:
         if err.code == "ClientException" and "Unable to describe task definition" in err.aws_message:
             what = "revision" if ref.revision is not None else "family (or it has no ACTIVE revision)"
             raise PropertyError(
-                "TaskDefinition",
+                prop,
                 ref.text,
                 f"no such task definition {what} in this account and region",
                 "Check the name with: aws ecs list-task-definition-families --status ACTIVE.",
@@ -131,7 +141,7 @@ def _describe(ref: TaskDefinitionRef, name: str, aws: Aws) -> dict[str, Any]:
         raise
 
 
-def _latest_active_arn(ref: TaskDefinitionRef, aws: Aws) -> str:
+def _latest_active_arn(ref: TaskDefinitionRef, aws: Aws, prop: str) -> str:
     best: tuple[int, str] | None = None
     token: str | None = None
     while True:
@@ -151,7 +161,7 @@ def _latest_active_arn(ref: TaskDefinitionRef, aws: Aws) -> str:
             break
     if best is None:
         raise PropertyError(
-            "TaskDefinition",
+            prop,
             ref.family,
             "has no ACTIVE revision (all are deregistered)",
             "Register a new revision of the family, then deploy again.",
@@ -197,15 +207,20 @@ def _container(props: Properties, td: TaskDefinition) -> str:
     )
 
 
-def _check_network(props: Properties, td: TaskDefinition) -> None:
+def check_fargate(prop: str, launch_type: str | None, td: TaskDefinition) -> None:
     label = f"{td.family}:{td.revision}"
-    if props.launch_type == "FARGATE" and "FARGATE" not in td.compatibilities:
+    if launch_type == "FARGATE" and "FARGATE" not in td.compatibilities:
         raise PropertyError(
-            "LaunchType",
+            prop,
             "FARGATE",
             f"but {label} is not FARGATE-compatible (requiresCompatibilities: {','.join(td.compatibilities) or 'none'})",
             "Set LaunchType: EC2 (or a CapacityProviderStrategy), or register a FARGATE revision.",
         )
+
+
+def _check_network(props: Properties, td: TaskDefinition) -> None:
+    label = f"{td.family}:{td.revision}"
+    check_fargate("LaunchType", props.launch_type, td)
     if td.network_mode == "awsvpc" and not props.subnets:
         raise PropertyError(
             "Subnets",
@@ -222,14 +237,112 @@ def _check_network(props: Properties, td: TaskDefinition) -> None:
         )
 
 
-def resolve_cluster(cluster: str, aws: Aws) -> str:
+def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
     described = aws.call("ecs", "describe_clusters", f"describing cluster {cluster}", clusters=[cluster])
     for found in described.get("clusters", []):
         if found.get("status") in ("ACTIVE", "PROVISIONING", "UPDATING"):
             return str(found["clusterArn"])
     raise PropertyError(
-        "Cluster",
+        prop,
         cluster,
         "no such ACTIVE ECS cluster in this account and region",
         "Check the name with: aws ecs list-clusters (the default is 'default').",
     )
+
+
+# --------------------------------------------------------------------------- Definition mode
+@dataclass(frozen=True)
+class ResolvedDefinition:
+    document: dict[str, Any]  # pinned
+    grants: tuple[TaskGrant, ...]
+    task_definition_arns: tuple[str, ...]  # in state order; states that choose at run time are skipped
+
+
+def resolve_definition(props: Properties, place: Place, aws: Aws) -> ResolvedDefinition:
+    """Resolve, check and pin every ECS task state of a Definition; one TaskGrant per state."""
+    from .definition import ecs_tasks, pin
+    from .properties import task_definition_ref
+
+    assert props.definition is not None
+    revisions: dict[str, TaskDefinition] = {}
+    clusters: dict[str, str] = {}
+    grants: list[TaskGrant] = []
+    arns: list[str] = []
+    pinned: dict[str, tuple[str | None, str | None]] = {}
+
+    def revision(ref: TaskDefinitionRef, prop: str) -> TaskDefinition:
+        if ref.text not in revisions:
+            revisions[ref.text] = resolve_task_definition(ref, aws, prop)
+        return revisions[ref.text]
+
+    for task in ecs_tasks(props.definition):
+        if task.cluster is None:
+            raise PropertyError(
+                task.where("Cluster"),
+                MISSING,
+                "is chosen at run time, so RunTask cannot be limited to one cluster",
+                "Name the cluster (name or ARN) in the state.",
+            )
+        check_arn_place(task.where("Cluster"), task.cluster, place)
+        if task.cluster not in clusters:
+            clusters[task.cluster] = resolve_cluster(task.cluster, aws, task.where("Cluster"))
+        cluster_arn = clusters[task.cluster]
+
+        if task.task_definition is None:
+            if not props.allow_dynamic_task_definitions:
+                raise PropertyError(
+                    task.where("TaskDefinition"),
+                    MISSING,
+                    "is chosen at run time, so it cannot be resolved or permissioned at deploy time",
+                    "Name a family, or list the families it may take in AllowDynamicTaskDefinitions.",
+                )
+            families = [
+                revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
+                for family in props.allow_dynamic_task_definitions
+            ]
+            grants.append(
+                TaskGrant(
+                    pattern=task.pattern,
+                    cluster_arn=cluster_arn,
+                    run_task_resources=tuple(f"{td.family_arn_prefix}:*" for td in families),
+                    pass_roles=tuple(dict.fromkeys(role for td in families for role in td.roles)),
+                    propagate_tags=task.propagate_tags,
+                )
+            )
+            pinned[task.path] = (None, cluster_arn)
+            continue
+
+        prop = task.where("TaskDefinition")
+        ref = task_definition_ref(prop, task.task_definition)
+        check_arn_place(prop, ref.arn, place)
+        td = revision(ref, prop)
+        label = f"{td.family}:{td.revision}"
+        for index, name in task.container_names:
+            if name not in td.containers:
+                raise PropertyError(
+                    task.where("Overrides", f"ContainerOverrides[{index}]", "Name"),
+                    name,
+                    f"is not a container of {label}",
+                    f"Use one of: {choices(list(td.containers))}.",
+                )
+        if td.network_mode == "awsvpc" and not task.network_configured:
+            raise PropertyError(
+                task.where("NetworkConfiguration"),
+                MISSING,
+                f"is required: {label} uses network mode awsvpc",
+                "Add NetworkConfiguration.AwsvpcConfiguration with Subnets.",
+            )
+        check_fargate(task.where("LaunchType"), task.launch_type, td)
+        exact = props.pin_revision or ref.revision is not None
+        pinned[task.path] = (td.arn if exact else td.family, cluster_arn)
+        grants.append(
+            TaskGrant(
+                pattern=task.pattern,
+                cluster_arn=cluster_arn,
+                run_task_resources=(td.arn if exact else f"{td.family_arn_prefix}:*",),
+                pass_roles=td.roles,
+                propagate_tags=task.propagate_tags,
+            )
+        )
+        arns.append(td.arn)
+    return ResolvedDefinition(pin(props.definition, pinned), tuple(grants), tuple(arns))

@@ -1,0 +1,344 @@
+"""Definition mode, the pure part: a user's own Amazon States Language document in, the ECS task
+states found in it (wherever they are: Parallel branches, Map iterators and item processors), and
+the document back out with their task definitions and clusters pinned.
+
+CloudFormation turns every number in a YAML map into a string. ASL's own numeric and boolean
+fields are restored here by name; the payload a state sends (Parameters, Arguments, Result, ...)
+is left alone except for ECS RunTask's, whose types come from botocore's ECS service model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .errors import MISSING, PropertyError
+
+ECS_RUN_TASK = re.compile(r"^arn:aws[a-z-]*:states:::ecs:runTask(\.sync|\.waitForTaskToken)?$")
+_WAITING = re.compile(r"\.(sync(:\d+)?|waitForTaskToken)$")
+_SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_JSONATA = re.compile(r"^\s*\{%.*%\}\s*$", re.S)
+
+NUMBER_FIELDS = frozenset(
+    {
+        "TimeoutSeconds",
+        "HeartbeatSeconds",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "Seconds",
+        "ToleratedFailureCount",
+        "ToleratedFailurePercentage",
+        "MaxConcurrency",
+        "MaxItemsPerBatch",
+        "MaxInputBytesPerBatch",
+        "MaxItems",
+        "NumericEquals",
+        "NumericLessThan",
+        "NumericGreaterThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThanEquals",
+    }
+)
+BOOLEAN_FIELDS = frozenset(
+    {"End", "BooleanEquals", "IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"}
+)
+# Fields whose content is the user's payload, not ASL structure: never converted by name.
+PAYLOAD_FIELDS = frozenset(
+    {
+        "Parameters",
+        "Arguments",
+        "Result",
+        "ResultSelector",
+        "Output",
+        "Assign",
+        "ItemSelector",
+        "Parameters.$",
+    }
+)
+DEFINITION_LIMIT = 1_048_576
+
+
+@dataclass(frozen=True)
+class EcsTask:
+    """One ECS RunTask state: where it is, and what it asks for."""
+
+    path: str  # e.g. States.Fanout.Branches[0].States.Backfill
+    name: str
+    pattern: str  # RUN_JOB, REQUEST_RESPONSE or WAIT_FOR_TASK_TOKEN
+    jsonata: bool
+    task_definition: str | None  # None when it is chosen at run time
+    cluster: str | None  # None when it is chosen at run time; "default" when absent
+    container_names: tuple[tuple[int, str], ...]  # (index in ContainerOverrides, name)
+    network_configured: bool
+    launch_type: str | None
+    propagate_tags: bool
+
+    @property
+    def payload_key(self) -> str:
+        return "Arguments" if self.jsonata else "Parameters"
+
+    def where(self, *keys: str) -> str:
+        return ".".join(("Definition", self.path, self.payload_key, *keys))
+
+
+def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
+    """The Definition property (a map, or a JSON string) with ${Name} substituted and types restored."""
+    if isinstance(raw, str):
+        text = _substitute_text(raw, substitutions)
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise PropertyError(
+                "Definition",
+                MISSING,
+                f"is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})",
+                "Give a YAML map, or a JSON string of the whole state machine.",
+            ) from None
+    elif isinstance(raw, Mapping):
+        document = _substitute_values(copy.deepcopy(dict(raw)), substitutions)
+    else:
+        raise PropertyError(
+            "Definition", raw, "must be a map or a JSON string", "Give the state machine's ASL."
+        )
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("States"), dict)
+        or "StartAt" not in document
+    ):
+        raise PropertyError(
+            "Definition",
+            MISSING,
+            "needs StartAt and a States map",
+            "Give a whole Amazon States Language document.",
+        )
+    if len(json.dumps(document)) > DEFINITION_LIMIT:
+        raise PropertyError(
+            "Definition", MISSING, "is larger than Step Functions' 1 MB limit", "Split the workflow."
+        )
+    return _restore_types(document)
+
+
+def _substitute_text(text: str, substitutions: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in substitutions:
+            raise PropertyError(
+                "Definition",
+                match.group(0),
+                "uses a placeholder that DefinitionSubstitutions does not define",
+                f"Add {name} to DefinitionSubstitutions.",
+            )
+        return json.dumps(substitutions[name])[1:-1]  # inside a JSON string: escape quotes
+
+    return _SUBSTITUTION.sub(replace, text)
+
+
+def _substitute_values(node: Any, substitutions: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            _substitute_plain(str(k), substitutions): _substitute_values(v, substitutions)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_substitute_values(v, substitutions) for v in node]
+    if isinstance(node, str):
+        return _substitute_plain(node, substitutions)
+    return node
+
+
+def _substitute_plain(text: str, substitutions: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in substitutions:
+            raise PropertyError(
+                "Definition",
+                match.group(0),
+                "uses a placeholder that DefinitionSubstitutions does not define",
+                f"Add {name} to DefinitionSubstitutions.",
+            )
+        return substitutions[name]
+
+    return _SUBSTITUTION.sub(replace, text)
+
+
+def _restore_types(node: Any, key: str = "") -> Any:
+    if key in PAYLOAD_FIELDS:
+        return node
+    if isinstance(node, dict):
+        return {k: _restore_types(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore_types(v, key) for v in node]
+    if isinstance(node, str) and key in NUMBER_FIELDS:
+        try:
+            number = float(node)
+        except ValueError:
+            return node  # left for the validator to report
+        return int(number) if number.is_integer() and "." not in node else number
+    if isinstance(node, str) and key in BOOLEAN_FIELDS and node in ("true", "false"):
+        return node == "true"
+    return node
+
+
+def states(document: dict[str, Any], path: str = "States") -> Iterator[tuple[str, str, dict[str, Any], bool]]:
+    """Every state (path, name, state, uses JSONata) in document order, nested ones included."""
+    language = document.get("QueryLanguage", "JSONPath")
+    for name, state in document.get("States", {}).items():
+        if not isinstance(state, dict):
+            continue
+        here = f"{path}.{name}"
+        yield here, name, state, state.get("QueryLanguage", language) == "JSONata"
+        for index, branch in enumerate(state.get("Branches", []) or []):
+            if isinstance(branch, dict):
+                yield from states(_inherit(branch, language), f"{here}.Branches[{index}].States")
+        for key in ("Iterator", "ItemProcessor"):
+            inner = state.get(key)
+            if isinstance(inner, dict):
+                yield from states(_inherit(inner, language), f"{here}.{key}.States")
+
+
+def _inherit(inner: dict[str, Any], language: str) -> dict[str, Any]:
+    return inner if "QueryLanguage" in inner else {**inner, "QueryLanguage": language}
+
+
+def ecs_tasks(document: dict[str, Any]) -> list[EcsTask]:
+    found = []
+    for path, name, state, jsonata in states(document):
+        resource = state.get("Resource")
+        if state.get("Type") != "Task" or not isinstance(resource, str):
+            continue
+        match = ECS_RUN_TASK.match(resource)
+        if not match:
+            continue
+        pattern = {".sync": "RUN_JOB", ".waitForTaskToken": "WAIT_FOR_TASK_TOKEN"}.get(
+            match.group(1) or "", "REQUEST_RESPONSE"
+        )
+        payload_key = "Arguments" if jsonata else "Parameters"
+        payload = state.get(payload_key)
+        if not isinstance(payload, dict):
+            raise PropertyError(
+                f"Definition.{path}.{payload_key}",
+                MISSING,
+                "must be a map naming the TaskDefinition",
+                "Give TaskDefinition and Cluster (and the rest of RunTask's parameters).",
+            )
+        found.append(
+            EcsTask(
+                path=path,
+                name=name,
+                pattern=pattern,
+                jsonata=jsonata,
+                task_definition=_static(payload, "TaskDefinition", jsonata),
+                cluster=_static(payload, "Cluster", jsonata, default="default"),
+                container_names=_container_names(payload, jsonata),
+                network_configured=any(k.startswith("NetworkConfiguration") for k in payload),
+                launch_type=_static(payload, "LaunchType", jsonata),
+                propagate_tags=_static(payload, "PropagateTags", jsonata) == "TASK_DEFINITION",
+            )
+        )
+    return found
+
+
+def _static(payload: dict[str, Any], key: str, jsonata: bool, default: str | None = None) -> str | None:
+    """The literal value of `key`, or None when it is computed at run time (`key.$` or `{% %}`)."""
+    if f"{key}.$" in payload:
+        return None
+    value = payload.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or (jsonata and _JSONATA.match(value)):
+        return None
+    return value
+
+
+def _container_names(payload: dict[str, Any], jsonata: bool) -> tuple[tuple[int, str], ...]:
+    overrides = payload.get("Overrides")
+    if not isinstance(overrides, dict) or not isinstance(overrides.get("ContainerOverrides"), list):
+        return ()
+    names = []
+    for index, override in enumerate(overrides["ContainerOverrides"]):
+        if isinstance(override, dict):
+            name = _static(override, "Name", jsonata)
+            if name:
+                names.append((index, name))
+    return tuple(names)
+
+
+def is_dynamic(value: Any) -> bool:
+    return value is None
+
+
+def waits(resource: Any) -> bool:
+    """True for an integration that waits (.sync, .waitForTaskToken): not allowed in EXPRESS."""
+    return isinstance(resource, str) and bool(_WAITING.search(resource))
+
+
+def pin(document: dict[str, Any], pinned: dict[str, tuple[str | None, str | None]]) -> dict[str, Any]:
+    """A copy of the document whose ECS task states name `pinned[path] = (task definition, cluster ARN)`,
+    with RunTask's parameter types restored from the ECS service model."""
+    result = copy.deepcopy(document)
+    for path, _name, state, jsonata in states(result):
+        if path not in pinned:
+            continue
+        task_definition, cluster_arn = pinned[path]
+        payload = state["Arguments" if jsonata else "Parameters"]
+        if task_definition is not None:
+            payload["TaskDefinition"] = task_definition
+        if cluster_arn is not None:
+            payload["Cluster"] = cluster_arn
+        state["Arguments" if jsonata else "Parameters"] = coerce_run_task(payload)
+    return result
+
+
+@lru_cache(maxsize=1)
+def _run_task_shape() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("ecs").operation_model("RunTask").input_shape
+
+
+def coerce_run_task(payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(_coerce(payload, _run_task_shape()))
+
+
+def _coerce(value: Any, shape: Any) -> Any:
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        members = {name.lower(): (name, member) for name, member in shape.members.items()}
+        out = {}
+        for key, item in value.items():
+            plain = key[:-2] if key.endswith(".$") else key
+            member = members.get(plain.lower())
+            out[key] = item if key.endswith(".$") or member is None else _coerce(item, member[1])
+        return out
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_coerce(item, shape.member) for item in value]
+    if isinstance(value, str) and not _JSONATA.match(value):
+        if shape.type_name in ("integer", "long"):
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        if shape.type_name == "boolean" and value in ("true", "false"):
+            return value == "true"
+    return value
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Amazon States Language rules (statelint), checked before anything is created."""
+    from statelint.linter import Linter
+
+    problems = Linter.validate(json.loads(json.dumps(document)))
+    if problems:
+        first = str(problems[0]).replace("State Machine.", "")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PropertyError(
+            "Definition", MISSING, f"is not valid ASL: {first}{more}", "Fix the state machine definition."
+        )
