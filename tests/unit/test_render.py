@@ -248,3 +248,36 @@ def test_every_pattern_and_pin_renders_valid_asl_and_a_clean_policy(pattern, pin
     p = props(IntegrationPattern=pattern, PinRevision=pin)
     assert_valid_asl(render_definition(p, resolved()))
     assert_parliament_clean(render_role_policy(p, resolved()))
+
+
+@pytest.mark.parametrize(
+    ("path", "expression"),
+    [
+        ("$.command", "$states.input.command"),
+        ("$.job.argv[0]", "$states.input.job.argv[0]"),
+        ("$['my args']", "$states.input.`my args`"),
+        ("$.a-b", "$states.input.`a-b`"),
+        ("$$.Execution.Input.command", "$states.context.Execution.Input.command"),
+        ("$", "$states.input"),
+    ],
+)
+def test_jsonpath_to_jsonata(path, expression):
+    from ecs_state_machine.render import jsonata_of
+
+    assert jsonata_of(path) == expression
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_jsonata_rendering_is_valid_and_carries_the_token_as_cdk_does(pattern):
+    p = props(QueryLanguage="JSONata", IntegrationPattern=pattern)
+    definition = render_definition(p, resolved())
+    assert_valid_asl(definition)
+    assert definition["QueryLanguage"] == "JSONata"
+    state = definition["States"]["RunTask"]
+    assert "Parameters" not in state
+    override = state["Arguments"]["Overrides"]["ContainerOverrides"][0]
+    assert override["Command"] == "{% $states.input.command %}"
+    if pattern == "WAIT_FOR_TASK_TOKEN":
+        assert override["Environment"] == [
+            {"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}
+        ]

@@ -568,7 +568,7 @@ def parse(raw: Any) -> Properties:
     _check_mode(raw)
     values: dict[str, Any] = {}
     for name, spec in SCHEMA.items():
-        if name not in raw or raw[name] in (None, ""):
+        if not _given(raw, name):
             if spec.required:
                 raise PropertyError(name, MISSING, "is required", f"Set it to the {spec.description}.")
             continue
@@ -585,7 +585,9 @@ def parse(raw: Any) -> Properties:
 
 
 def _given(raw: Mapping[str, Any], name: str) -> bool:
-    return name in raw and raw[name] not in (None, "")
+    """Set to something: CloudFormation users blank out optional properties with "" or []."""
+    value = raw.get(name)
+    return value is not None and not (isinstance(value, str | list | dict) and len(value) == 0)
 
 
 def _check_mode(raw: Mapping[str, Any]) -> None:
