@@ -37,9 +37,7 @@ from tests.harness.moto_server import MotoServer
 from tests.harness.response_listener import ResponseListener
 from tests.harness.tls import make_tls_material
 
-BOLD, DIM, GREEN, RED, RESET = (
-    ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
-)
+BOLD, GREEN, RED, RESET = ("\033[1m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
 
 
 class DemoFailure(Exception):

@@ -50,6 +50,7 @@ ATTRIBUTES = {
     "TaskDefinitionRevision",
     "ContainerName",
     "ContainerNames",
+    "TaskDefinitionArns",
 }
 
 
@@ -532,6 +533,8 @@ def test_samconfig_deploys_under_the_name_the_examples_import(template):
 SAMPLE_PARAMETERS = {
     "Subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
     "SecurityGroups": ["sg-0123456789abcdef0"],
+    "SecurityGroup": "sg-0123456789abcdef0",
+    "AlertTopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:pipeline-done",
     "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/hogefuga-task",
     "TaskExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/hogefuga-execution",
     "RolePermissionsBoundary": BOUNDARY,

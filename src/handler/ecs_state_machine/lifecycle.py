@@ -86,11 +86,8 @@ class Lifecycle:
             req.stack_id, req.logical_id, req.request_id
         )
         arn = self.place.state_machine_arn(name)
-        # From here on a failure (or a timeout) reports this ARN, so the Delete CloudFormation
-        # sends after a failed Create can find and remove anything left behind.
-        self.report_id(arn)
         plan = make_plan(props, self.place, self.aws)
-        return self._deploy(req, props, plan, arn)
+        return self._deploy(req, props, plan, arn, report=True)
 
     def update(self, req: Request) -> Outcome:
         props = parse(req.properties)
@@ -145,8 +142,14 @@ class Lifecycle:
         self._delete_role_if_owned(role_name_for(arn), req)
 
     # ------------------------------------------------------------------ steps
-    def _deploy(self, req: Request, props: Properties, plan: Plan, arn: str) -> Outcome:
-        """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role."""
+    def _deploy(self, req: Request, props: Properties, plan: Plan, arn: str, report: bool = False) -> Outcome:
+        """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role.
+
+        With `report` (a Create), once the name is known to be free or ours, a failure or timeout
+        from then on reports `arn` as the PhysicalResourceId, so the Delete CloudFormation sends
+        after a failed Create can find and remove anything left behind. Before that point a failed
+        Create reports an id that is not an ARN, so its Delete touches nothing.
+        """
         name = arn.rsplit(":", 1)[-1]
         made: list[tuple[str, str]] = []
         try:
@@ -163,6 +166,8 @@ class Lifecycle:
                     raise ProviderError(
                         f"State machine {name} is still being deleted. Wait a minute and deploy again, or rename it."
                     )
+            if report:
+                self.report_id(arn)
             role_arn, role_created = self._ensure_role(req, props, plan, arn)
             if role_created:
                 made.append(("role", role_name_for(arn)))

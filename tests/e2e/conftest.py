@@ -1,0 +1,79 @@
+"""Session-wide machinery for the end-to-end tests: one moto server, one response listener, one
+provider function (its process stays warm between invocations, as a Lambda sandbox does). Each test
+starts from an empty moto with a fresh ``World``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.cloudformation import CloudFormation, CustomResource
+from tests.harness.ecs_world import World, build_world
+from tests.harness.lambda_runner import LambdaFunction
+from tests.harness.moto_server import MotoServer
+from tests.harness.response_listener import ResponseListener
+from tests.harness.tls import TlsMaterial, make_tls_material
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def tls(workdir: Path) -> TlsMaterial:
+    return make_tls_material(workdir / "tls")
+
+
+@pytest.fixture(scope="session")
+def moto(workdir: Path) -> Iterator[MotoServer]:
+    with MotoServer(log_file=workdir / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def listener(tls: TlsMaterial) -> Iterator[ResponseListener]:
+    with ResponseListener(tls) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def provider(moto: MotoServer, tls: TlsMaterial, workdir: Path) -> Iterator[LambdaFunction]:
+    function = LambdaFunction(
+        endpoint_url=moto.endpoint_url, ca_file=tls.ca_file, log_file=workdir / "provider.log"
+    )
+    yield function
+    function.close()
+
+
+@pytest.fixture
+def world(moto: MotoServer) -> World:
+    moto.reset()
+    return build_world(moto)
+
+
+@pytest.fixture
+def cloudformation(provider: LambdaFunction, listener: ResponseListener, world: World) -> CloudFormation:
+    listener.clear()
+    return CloudFormation(provider, listener)
+
+
+@pytest.fixture
+def one_response_per_request(provider: LambdaFunction, listener: ResponseListener) -> Iterator[None]:
+    """After the test: the provider never failed an invocation (Lambda would retry it) and answered
+    every request exactly once."""
+    first_invocation = len(provider.invocations)
+    yield
+    failed = [i for i in provider.invocations[first_invocation:] if i.failed]
+    assert not failed, "function errors: " + "; ".join(f"{i.error} {i.logs[-2000:]}" for i in failed)
+    per_request: dict[str | None, int] = {}
+    for attempt in listener.attempts:
+        per_request[attempt.request_id] = per_request.get(attempt.request_id, 0) + 1
+    assert all(count == 1 for count in per_request.values()), f"responses per RequestId: {per_request}"
+
+
+@pytest.fixture
+def resource(cloudformation: CloudFormation) -> CustomResource:
+    return cloudformation.stack("my-batch-stack").resource("NightlyBatch")

@@ -1,0 +1,101 @@
+"""A state machine made by the provider runs the task definition on ECS (moto's interpreter)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.harness import readback
+from tests.harness.cloudformation import CustomResource
+from tests.harness.ecs_world import World, provider_leftovers
+from tests.harness.moto_server import MotoServer
+
+pytestmark = pytest.mark.usefixtures("one_response_per_request")
+
+COMMAND = ["echo", "hello"]
+ENVIRONMENT = [{"Name": "A", "Value": "1"}]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "environment_path", "resource_arn"),
+    [
+        (None, "$.env", "arn:aws:states:::ecs:runTask.sync"),
+        ("RUN_JOB", None, "arn:aws:states:::ecs:runTask.sync"),
+        ("REQUEST_RESPONSE", "$.env", "arn:aws:states:::ecs:runTask"),
+    ],
+    ids=["default-run-job-with-env", "run-job", "request-response-with-env"],
+)
+def test_execution_runs_the_resolved_revision_with_the_command(
+    resource: CustomResource,
+    world: World,
+    moto: MotoServer,
+    pattern: str | None,
+    environment_path: str | None,
+    resource_arn: str,
+) -> None:
+    created = resource.create(world.properties(IntegrationPattern=pattern, EnvironmentPath=environment_path))
+    assert created.outcome == "CREATE_COMPLETE", created.describe()
+    arn = created.first.physical_id
+    definition = readback.state_machine(moto, arn)["definition"]
+    assert [state["Resource"] for state in readback.run_task_states(definition)] == [resource_arn]
+
+    payload: dict = {"command": COMMAND}
+    if environment_path:
+        payload["env"] = ENVIRONMENT
+    execution = readback.run_execution(moto, arn, payload)
+    assert execution["status"] == "SUCCEEDED", readback.execution_failure(moto, execution["executionArn"])
+
+    output = json.loads(execution["output"])
+    if resource_arn.endswith(".sync"):
+        assert output["LastStatus"] == "STOPPED", "RUN_JOB waits for the task to stop"
+    else:
+        assert [task["TaskArn"] for task in output["Tasks"]], "REQUEST_RESPONSE returns the started task"
+
+    tasks = readback.tasks(moto, world.cluster_name)
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert task["taskDefinitionArn"] == created.first.data["TaskDefinitionArn"] == world.latest_revision_arn
+    assert task["launchType"] == "FARGATE"
+    expected_override: dict = {"name": "hoge", "command": COMMAND}
+    if environment_path:
+        expected_override["environment"] = [{"name": "A", "value": "1"}]
+    assert task["overrides"]["containerOverrides"] == [expected_override]
+    subnet = next(d["value"] for d in task["attachments"][0]["details"] if d["name"] == "subnetId")
+    assert subnet in world.subnet_ids
+
+    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert provider_leftovers(moto) == {"roles": [], "state_machines": []}
+
+
+def test_wait_for_task_token_hands_the_token_to_the_task(
+    resource: CustomResource, world: World, moto: MotoServer
+) -> None:
+    created = resource.create(world.properties(IntegrationPattern="WAIT_FOR_TASK_TOKEN"))
+    assert created.outcome == "CREATE_COMPLETE", created.describe()
+    sfn = moto.client("stepfunctions")
+    execution_arn = sfn.start_execution(
+        stateMachineArn=created.first.physical_id, name="callback", input=json.dumps({"command": COMMAND})
+    )["executionArn"]
+
+    deadline = time.monotonic() + 10
+    while not (tasks := readback.tasks(moto, world.cluster_name)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(tasks) == 1
+    (override,) = tasks[0]["overrides"]["containerOverrides"]
+    assert override["command"] == COMMAND
+    tokens = [item["value"] for item in override.get("environment", []) if item["name"] == "TASK_TOKEN"]
+    assert len(tokens) == 1
+    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING", "waits for the callback"
+
+    sfn.send_task_success(taskToken=tokens[0], output=json.dumps({"rows": 42}))
+    deadline = time.monotonic() + 10
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not finish after the callback"
+        time.sleep(0.1)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"rows": 42}
+
+    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert provider_leftovers(moto) == {"roles": [], "state_machines": []}

@@ -1,0 +1,129 @@
+"""Let moto's Step Functions interpreter call ECS with real boto3 parameters (test harness only).
+
+moto 5.2.5 executes state machines with an interpreter ported from LocalStack. In
+``moto/stepfunctions/parser/asl/component/state/exec/state_task/service/state_task_service.py`` the
+base class ``StateTaskService`` declares two hooks as no-ops:
+
+- ``_normalise_parameters``: should turn the evaluated ASL ``Parameters`` (PascalCase, e.g.
+  ``LaunchType``) into the operation's boto3 parameters (``launchType``). Without it,
+  ``StateTaskServiceEcs._eval_service_task`` (``state_task_service_ecs.py``) calls
+  ``ecs_client.run_task(**parameters)`` with the ASL names, botocore's serializer looks them up among
+  the RunTask members and every ``ecs:runTask`` state fails with a KeyError on the first ASL name
+  (``'LaunchType'``, ``'Cluster'``, ...).
+- ``_normalise_response``: should turn the boto3 response into Step Functions' casing. The ECS
+  integration then reads ``response["Tasks"][0]["TaskArn"]``, which a camelCase response lacks.
+
+``apply()`` gives ``StateTaskServiceEcs`` both hooks, driven by botocore's ECS service model:
+
+- request: walk the operation's input shape; in every structure, match each key to a member name
+  case-insensitively (``ContainerOverrides`` -> ``containerOverrides``) and recurse through
+  structures, lists and maps (map keys are data and stay as they are). Keys that match no member are
+  left untouched, so the service reports them as it would.
+- response: walk the output shape and capitalise the first letter of every member name
+  (``taskArn`` -> ``TaskArn``), as Step Functions presents ECS results. Keys that are not members
+  (already converted) stay as they are, so converting twice changes nothing; the interpreter does
+  call the hook twice on the same value.
+
+The patch is applied inside the moto server process by ``tests.harness.moto_process``; the product
+never sees it.
+
+``.sync`` (``arn:aws:states:::ecs:runTask.sync``) needs nothing more. moto registers the state
+transition ``{"progression": "manual", "times": 1}`` for ``ecs::task``: a task starts RUNNING and
+every DescribeTasks moves it one step (DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED). The
+integration describes the task once after RunTask and its sync poller describes it every 0.5 s
+until ``lastStatus`` is STOPPED, so a ``.sync`` state completes after about 1.5 s. (Posting
+``{"model_name": "ecs::task", "transition": {"progression": "immediate"}}`` to
+``/moto-api/state-manager/set-transition`` would stop tasks at once; the harness keeps moto's default.)
+Each DescribeTasks a test makes also moves a task forward.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from botocore import xform_name
+from botocore.loaders import create_loader
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+
+
+@functools.cache
+def operation_model(service: str, snake_case_action: str) -> OperationModel:
+    """botocore's model of ``service``'s operation (``run_task`` -> RunTask), from the bundled data."""
+    service_model = ServiceModel(
+        create_loader().load_service_model(service, "service-2"), service_name=service
+    )
+    by_snake_case = {xform_name(name): name for name in service_model.operation_names}
+    return service_model.operation_model(by_snake_case[snake_case_action])
+
+
+def to_boto_parameters(value: Any, shape: Shape | None) -> Any:
+    """ASL-cased ``value`` -> the member names of ``shape``, recursively."""
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        members_by_folded_name = {name.lower(): name for name in shape.members}
+        converted: dict[str, Any] = {}
+        for key, item in value.items():
+            member = members_by_folded_name.get(key.lower())
+            if member is None:
+                converted[key] = item
+            else:
+                converted[member] = to_boto_parameters(item, shape.members[member])
+        return converted
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [to_boto_parameters(item, shape.member) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {key: to_boto_parameters(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def to_sfn_response(value: Any, shape: Shape | None) -> Any:
+    """boto3-cased ``value`` -> Step Functions' casing (first letter upper), recursively."""
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        converted: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in shape.members:
+                converted[key[:1].upper() + key[1:]] = to_sfn_response(item, shape.members[key])
+            else:
+                converted[key] = item
+        return converted
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [to_sfn_response(item, shape.member) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {key: to_sfn_response(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def _replace_contents(target: dict, source: dict) -> None:
+    target.clear()
+    target.update(source)
+
+
+def _normalise_parameters(
+    self, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    operation = operation_model(
+        self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+    )
+    _replace_contents(parameters, to_boto_parameters(parameters, operation.input_shape))
+
+
+def _normalise_response(
+    self, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    if not isinstance(response, dict):
+        return
+    operation = operation_model(
+        self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+    )
+    _replace_contents(response, to_sfn_response(response, operation.output_shape))
+
+
+def apply() -> None:
+    """Install the two hooks on moto's ECS integration. Idempotent."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_ecs,
+    )
+
+    service_class = state_task_service_ecs.StateTaskServiceEcs
+    service_class._normalise_parameters = _normalise_parameters
+    service_class._normalise_response = _normalise_response
