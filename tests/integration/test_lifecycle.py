@@ -349,3 +349,12 @@ def test_propagation_that_outlasts_the_time_left_fails_and_cleans_up(cfn, sessio
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("IAM did not let Step Functions use the role")
     assert provider_leftovers(session) == ([], [])
+
+
+def test_changing_refresh_token_picks_up_a_new_revision(cfn, session, props, estate):
+    first = {**props, "RefreshToken": "2026-11-01"}
+    arn = cfn.create(first)["PhysicalResourceId"]
+    newer = register(session.client("ecs"), estate.family, containers=("hoge", "sidecar"))
+    answer = cfn.update(arn, {**props, "RefreshToken": "2026-11-27"}, first)
+    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == arn
+    assert task_parameters(session, arn)["TaskDefinition"] == newer

@@ -116,6 +116,7 @@ class Properties:
     definition_substitutions: tuple[tuple[str, str], ...] = ()
     allow_dynamic_task_definitions: tuple[str, ...] = ()
     policy_statements: tuple[dict[str, Any], ...] = ()
+    refresh_token: str | None = None
 
 
 # --------------------------------------------------------------------------- converters
@@ -528,6 +529,15 @@ SCHEMA: dict[str, Spec] = {
         "allow_dynamic_task_definitions", families, "families chosen at run time"
     ),
     "PolicyStatements": Spec("policy_statements", policy_statements, "extra statements for the role"),
+    # CloudFormation sends an Update only when a property changes: changing this one (a date, a
+    # build number, the newest revision's number) re-resolves the task definitions on demand.
+    "RefreshToken": Spec(
+        "refresh_token",
+        _pattern(
+            re.compile(r"^[\x20-\x7e]{1,256}$"), "printable text", "Use up to 256 printable characters."
+        ),
+        "any value",
+    ),
 }
 
 # Properties that shape the one task state of TaskDefinition mode; a Definition says these itself.
