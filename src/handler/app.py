@@ -7,12 +7,13 @@ and return the PhysicalResourceId. Every outcome ends in exactly one response to
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from ecs_state_machine.aws import Aws, Deadline
-from ecs_state_machine.context import SERVICE, place_of, provider_boundary, role_path
+from ecs_state_machine.context import SERVICE, Place, place_of, provider_boundary, role_path
 from ecs_state_machine.errors import ProviderError
 from ecs_state_machine.lifecycle import Lifecycle, Request
 from ecs_state_machine.provider import Provider
@@ -21,10 +22,21 @@ logger = Logger(service=SERVICE)
 helper = Provider()
 
 
+def _place(event: dict[str, Any], context: Any, aws: Aws) -> Place:
+    if os.environ.get("AWS_SAM_LOCAL"):
+        # `sam local invoke` passes a made-up function ARN: ask which account the credentials are for.
+        caller = aws.call("sts", "get_caller_identity", "finding the account of the credentials")
+        return Place(
+            caller["Arn"].split(":")[1], os.environ.get("AWS_REGION", "us-east-1"), caller["Account"]
+        )
+    return place_of(context, event)
+
+
 def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
+    aws = Aws(Deadline(getattr(context, "get_remaining_time_in_millis", None)))
     return Lifecycle(
-        Aws(Deadline(getattr(context, "get_remaining_time_in_millis", None))),
-        place_of(context, event),
+        aws,
+        _place(event, context, aws),
         role_path=role_path(),
         enforced_boundary=provider_boundary(),
         report_id=helper.report_id,

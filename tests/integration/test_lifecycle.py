@@ -358,3 +358,13 @@ def test_changing_refresh_token_picks_up_a_new_revision(cfn, session, props, est
     answer = cfn.update(arn, {**props, "RefreshToken": "2026-11-27"}, first)
     assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == arn
     assert task_parameters(session, arn)["TaskDefinition"] == newer
+
+
+def test_sam_local_invoke_acts_in_the_account_of_the_credentials(cfn, session, props, monkeypatch):
+    import tests.integration.conftest as conftest
+
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    monkeypatch.setattr(conftest.Context, "invoked_function_arn", "arn:aws:lambda:us-east-1:012345678912:function:Provider")
+    answer = cfn.create(props)
+    assert answer["Status"] == "SUCCESS", answer
+    assert ":123456789012:stateMachine:" in answer["PhysicalResourceId"]
