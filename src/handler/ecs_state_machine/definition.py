@@ -125,19 +125,21 @@ def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
     return _restore_types(document)
 
 
-def _substitute_text(text: str, substitutions: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in substitutions:
-            raise PropertyError(
-                "Definition",
-                match.group(0),
-                "uses a placeholder that DefinitionSubstitutions does not define",
-                f"Add {name} to DefinitionSubstitutions.",
-            )
-        return json.dumps(substitutions[name])[1:-1]  # inside a JSON string: escape quotes
+def _value_of(match: re.Match[str], substitutions: Mapping[str, str]) -> str:
+    name = match.group(1)
+    if name not in substitutions:
+        raise PropertyError(
+            "Definition",
+            match.group(0),
+            "uses a placeholder that DefinitionSubstitutions does not define",
+            f"Add {name} to DefinitionSubstitutions.",
+        )
+    return substitutions[name]
 
-    return _SUBSTITUTION.sub(replace, text)
+
+def _substitute_text(text: str, substitutions: Mapping[str, str]) -> str:
+    # Inside a JSON document the value lands in a JSON string: escape it as one.
+    return _SUBSTITUTION.sub(lambda m: json.dumps(_value_of(m, substitutions))[1:-1], text)
 
 
 def _substitute_values(node: Any, substitutions: Mapping[str, str]) -> Any:
@@ -154,18 +156,7 @@ def _substitute_values(node: Any, substitutions: Mapping[str, str]) -> Any:
 
 
 def _substitute_plain(text: str, substitutions: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in substitutions:
-            raise PropertyError(
-                "Definition",
-                match.group(0),
-                "uses a placeholder that DefinitionSubstitutions does not define",
-                f"Add {name} to DefinitionSubstitutions.",
-            )
-        return substitutions[name]
-
-    return _SUBSTITUTION.sub(replace, text)
+    return _SUBSTITUTION.sub(lambda m: _value_of(m, substitutions), text)
 
 
 def _restore_types(node: Any, key: str = "") -> Any:

@@ -629,57 +629,79 @@ def _check_mode(raw: Mapping[str, Any]) -> None:
             raise PropertyError(name, MISSING, f"does not apply with {mode}", fix)
 
 
+# Rules across properties: (applies, property, value, problem, fix), checked in this order.
+_RULES: tuple[tuple[Callable[[Properties], bool], str, Callable[[Properties], Any], str, str], ...] = (
+    (
+        lambda p: bool(p.role_arn and p.role_permissions_boundary),
+        "RolePermissionsBoundary",
+        lambda p: p.role_permissions_boundary,
+        "applies only to a role the provider creates, but RoleArn is set",
+        "Remove one of them.",
+    ),
+    (
+        lambda p: p.definition is None and bool(p.launch_type and p.capacity_provider_strategy),
+        "LaunchType",
+        lambda p: p.launch_type,
+        "cannot be combined with CapacityProviderStrategy",
+        "Remove one of them.",
+    ),
+    (
+        lambda p: bool(p.environment_path) and p.integration_pattern == "WAIT_FOR_TASK_TOKEN",
+        "EnvironmentPath",
+        lambda p: p.environment_path,
+        "cannot be used with IntegrationPattern WAIT_FOR_TASK_TOKEN (the token is passed as env TASK_TOKEN)",
+        "Remove EnvironmentPath or use RUN_JOB.",
+    ),
+    (
+        lambda p: (
+            p.definition is None
+            and p.state_machine_type == "EXPRESS"
+            and p.integration_pattern != "REQUEST_RESPONSE"
+        ),
+        "StateMachineType",
+        lambda p: "EXPRESS",
+        "cannot wait for a task (IntegrationPattern RUN_JOB or WAIT_FOR_TASK_TOKEN)",
+        "Use STANDARD, or IntegrationPattern REQUEST_RESPONSE.",
+    ),
+    (
+        lambda p: bool(
+            p.heartbeat_seconds and p.timeout_seconds and p.heartbeat_seconds >= p.timeout_seconds
+        ),
+        "HeartbeatSeconds",
+        lambda p: p.heartbeat_seconds,
+        "must be less than TimeoutSeconds",
+        "Lower it or raise TimeoutSeconds.",
+    ),
+    (
+        lambda p: bool(p.platform_version) and p.launch_type == "EC2",
+        "PlatformVersion",
+        lambda p: p.platform_version,
+        "applies only to Fargate",
+        "Remove it for EC2.",
+    ),
+    (
+        lambda p: bool(p.security_groups) and not p.subnets,
+        "Subnets",
+        lambda p: MISSING,
+        "is required when SecurityGroups is set",
+        "Add the task's subnets.",
+    ),
+    (
+        lambda p: p.assign_public_ip and not p.subnets,
+        "Subnets",
+        lambda p: MISSING,
+        "is required when AssignPublicIp is true",
+        "Add the task's subnets.",
+    ),
+)
+
+
 def _check_combinations(props: Properties, raw: Mapping[str, Any]) -> None:
+    for applies, prop, value, problem, fix in _RULES:
+        if applies(props):
+            raise PropertyError(prop, value(props), problem, fix)
     if props.definition is not None:
         _check_definition(props)
-        return
-    if "LaunchType" in raw and raw["LaunchType"] not in (None, "") and props.capacity_provider_strategy:
-        raise PropertyError(
-            "LaunchType",
-            props.launch_type,
-            "cannot be combined with CapacityProviderStrategy",
-            "Remove one of them.",
-        )
-    if props.environment_path and props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
-        raise PropertyError(
-            "EnvironmentPath",
-            props.environment_path,
-            "cannot be used with IntegrationPattern WAIT_FOR_TASK_TOKEN (the token is passed as env TASK_TOKEN)",
-            "Remove EnvironmentPath or use RUN_JOB.",
-        )
-    if props.state_machine_type == "EXPRESS" and props.integration_pattern != "REQUEST_RESPONSE":
-        raise PropertyError(
-            "StateMachineType",
-            "EXPRESS",
-            f"cannot wait for a task (IntegrationPattern {props.integration_pattern})",
-            "Use STANDARD, or IntegrationPattern REQUEST_RESPONSE.",
-        )
-    if props.role_arn and props.role_permissions_boundary:
-        raise PropertyError(
-            "RolePermissionsBoundary",
-            props.role_permissions_boundary,
-            "applies only to a role the provider creates, but RoleArn is set",
-            "Remove one of them.",
-        )
-    if props.heartbeat_seconds and props.timeout_seconds and props.heartbeat_seconds >= props.timeout_seconds:
-        raise PropertyError(
-            "HeartbeatSeconds",
-            props.heartbeat_seconds,
-            "must be less than TimeoutSeconds",
-            "Lower it or raise TimeoutSeconds.",
-        )
-    if props.platform_version and props.launch_type == "EC2":
-        raise PropertyError(
-            "PlatformVersion", props.platform_version, "applies only to Fargate", "Remove it for EC2."
-        )
-    if props.security_groups and not props.subnets:
-        raise PropertyError(
-            "Subnets", MISSING, "is required when SecurityGroups is set", "Add the task's subnets."
-        )
-    if props.assign_public_ip and not props.subnets:
-        raise PropertyError(
-            "Subnets", MISSING, "is required when AssignPublicIp is true", "Add the task's subnets."
-        )
 
 
 def _check_definition(props: Properties) -> None:
