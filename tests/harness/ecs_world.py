@@ -83,6 +83,29 @@ class World:
         self.revision_arns.append(arn)
         return arn
 
+    def register_other_family(self, family: str, container: str, image_tag: str) -> str:
+        """Register the next revision of another awsvpc/FARGATE ``family`` with one ``container``
+        (same roles as ``hogefuga``); its ARN. Not recorded in ``revision_arns``."""
+        response = self.moto.client("ecs").register_task_definition(
+            family=family,
+            taskRoleArn=self.task_role_arn,
+            executionRoleArn=self.execution_role_arn,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {
+                    "name": container,
+                    "image": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{family}:{image_tag}",
+                    "essential": True,
+                    "memory": 512,
+                    "command": ["python", "-m", family],
+                }
+            ],
+        )
+        return response["taskDefinition"]["taskDefinitionArn"]
+
     @property
     def latest_revision_arn(self) -> str:
         return self.revision_arns[-1]

@@ -35,6 +35,11 @@ until ``lastStatus`` is STOPPED, so a ``.sync`` state completes after about 1.5 
 ``{"model_name": "ecs::task", "transition": {"progression": "immediate"}}`` to
 ``/moto-api/state-manager/set-transition`` would stop tasks at once; the harness keeps moto's default.)
 Each DescribeTasks a test makes also moves a task forward.
+
+ECS task states inside a Parallel branch or a Map item processor (``ItemSelector`` included) need
+nothing more either: the interpreter runs them through the same ``StateTaskServiceEcs`` (checked by
+``tests/e2e/test_definition_mode.py``). The two ``.sync`` polls of one execution (a sequential task,
+then one in a Parallel branch) take about 1.5 s each.
 """
 
 from __future__ import annotations

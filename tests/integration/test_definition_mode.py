@@ -148,3 +148,27 @@ def test_jsonata_single_task_mode_renders_arguments(cfn, session, props):
     assert definition["QueryLanguage"] == "JSONata"
     arguments = definition["States"]["RunTask"]["Arguments"]
     assert arguments["Overrides"]["ContainerOverrides"][0]["Command"] == "{% $states.input.job.argv %}"
+
+
+def test_a_definition_that_calls_nothing_gets_a_role_without_permissions(cfn, session):
+    answer = cfn.create({"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": "true"}}}})
+    assert answer["Status"] == "SUCCESS", answer
+    name = answer["Data"]["RoleArn"].rsplit("/", 1)[-1]
+    assert session.client("iam").list_role_policies(RoleName=name)["PolicyNames"] == []
+    assert answer["Data"]["TaskDefinitionArns"] == ""
+
+
+def test_a_distributed_map_may_start_and_watch_its_own_child_executions(cfn, session, families):
+    document = three_task_workflow()
+    document["States"]["PerShard"]["ItemProcessor"]["ProcessorConfig"] = {
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": "STANDARD",
+    }
+    answer = cfn.create({"Definition": document, "StateMachineName": "pipeline"})
+    assert answer["Status"] == "SUCCESS", answer
+    by_sid = {s["Sid"]: s for s in role_policy(session, answer["Data"]["RoleArn"])["Statement"]}
+    assert by_sid["DistributedMapStart"]["Resource"] == answer["PhysicalResourceId"]
+    assert (
+        by_sid["DistributedMapWatch"]["Resource"]
+        == "arn:aws:states:us-east-1:123456789012:execution:pipeline/*"
+    )

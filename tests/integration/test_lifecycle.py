@@ -364,7 +364,9 @@ def test_sam_local_invoke_acts_in_the_account_of_the_credentials(cfn, session, p
     import tests.integration.conftest as conftest
 
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")
-    monkeypatch.setattr(conftest.Context, "invoked_function_arn", "arn:aws:lambda:us-east-1:012345678912:function:Provider")
+    monkeypatch.setattr(
+        conftest.Context, "invoked_function_arn", "arn:aws:lambda:us-east-1:012345678912:function:Provider"
+    )
     answer = cfn.create(props)
     assert answer["Status"] == "SUCCESS", answer
     assert ":123456789012:stateMachine:" in answer["PhysicalResourceId"]

@@ -261,8 +261,14 @@ def _container_names(payload: dict[str, Any], jsonata: bool) -> tuple[tuple[int,
     return tuple(names)
 
 
-def is_dynamic(value: Any) -> bool:
-    return value is None
+def has_distributed_map(document: dict[str, Any]) -> bool:
+    for _path, _name, state, _jsonata in states(document):
+        processor = state.get("ItemProcessor")
+        if state.get("Type") == "Map" and isinstance(processor, dict):
+            config = processor.get("ProcessorConfig")
+            if isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED":
+                return True
+    return False
 
 
 def waits(resource: Any) -> bool:

@@ -234,7 +234,8 @@ class Lifecycle:
         trust = json.dumps(
             render.render_trust_policy(self.place.partition, self.place.region, self.place.account)
         )
-        policy = json.dumps(plan.policy, separators=(",", ":"))
+        document = plan.policy_for(arn)
+        policy = json.dumps(document, separators=(",", ":")) if document["Statement"] else None
         desired_tags = self._desired_tags(req, props)
         created = False
         try:
@@ -254,14 +255,24 @@ class Lifecycle:
                 raise
             role = self._adopt_role(name, req, trust, boundary, desired_tags, props)
         try:
-            self.aws.call(
-                "iam",
-                "put_role_policy",
-                f"writing the policy of role {name}",
-                RoleName=name,
-                PolicyName=POLICY_NAME,
-                PolicyDocument=policy,
-            )
+            if policy is not None:
+                self.aws.call(
+                    "iam",
+                    "put_role_policy",
+                    f"writing the policy of role {name}",
+                    RoleName=name,
+                    PolicyName=POLICY_NAME,
+                    PolicyDocument=policy,
+                )
+            elif not created:
+                # A state machine that calls nothing (Pass, Wait, Choice only) needs no permission.
+                self._call_ignoring_missing(
+                    "iam",
+                    "delete_role_policy",
+                    f"the policy of role {name}",
+                    RoleName=name,
+                    PolicyName=POLICY_NAME,
+                )
         except BaseException:
             if created:
                 self._delete_role(name)

@@ -26,6 +26,29 @@ class Plan:
     definition: dict[str, Any]
     policy: dict[str, Any]
     data: dict[str, str]
+    runs_child_executions: bool = False  # a Distributed Map starts executions of its own state machine
+
+    def policy_for(self, state_machine_arn: str) -> dict[str, Any]:
+        """The role policy for the state machine `state_machine_arn` (which a Distributed Map needs)."""
+        if not self.runs_child_executions:
+            return self.policy
+        partition, region, account, name = (state_machine_arn.split(":")[i] for i in (1, 3, 4, 6))
+        statements = [
+            *self.policy["Statement"],
+            {
+                "Sid": "DistributedMapStart",
+                "Effect": "Allow",
+                "Action": "states:StartExecution",
+                "Resource": state_machine_arn,
+            },
+            {
+                "Sid": "DistributedMapWatch",
+                "Effect": "Allow",
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
+                "Resource": f"arn:{partition}:states:{region}:{account}:execution:{name}/*",
+            },
+        ]
+        return {**self.policy, "Statement": statements}
 
 
 def make_plan(props: Properties, place: Place, aws: Aws) -> Plan:
@@ -56,8 +79,9 @@ def make_plan(props: Properties, place: Place, aws: Aws) -> Plan:
                 extra=props.policy_statements,
             ),
             data={"TaskDefinitionArns": ",".join(resolved_definition.task_definition_arns)},
+            runs_child_executions=asl.has_distributed_map(props.definition),
         )
-    size = len(json.dumps(plan.policy, separators=(",", ":")))
+    size = len(json.dumps(plan.policy_for(place.state_machine_arn("x" * 80)), separators=(",", ":")))
     if size > ROLE_POLICY_LIMIT and not props.role_arn:
         raise ProviderError(
             f"The role policy this state machine needs is {size} characters, over IAM's {ROLE_POLICY_LIMIT}. "

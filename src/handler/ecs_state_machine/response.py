@@ -30,18 +30,25 @@ FIRST_DELAY = 0.5
 MAX_DELAY = 4.0
 
 
+# Attributes that can grow with the task definitions, dropped in this order when the body would
+# pass CloudFormation's limit; Arn, Name and RoleArn always stay.
+DROPPABLE = ("ContainerNames", "TaskDefinitionArns")
+
+
 def encode(body: dict[str, Any]) -> bytes:
-    """The JSON body, shrunk to CloudFormation's 4096-byte limit if it must be (Data goes first)."""
-    data = json.dumps(body).encode()
-    if len(data) <= BODY_LIMIT:
-        return data
-    trimmed = dict(body, Data={k: v for k, v in body.get("Data", {}).items() if k != "ContainerNames"})
+    """The JSON body, kept under CloudFormation's 4096-byte limit by dropping long attributes."""
+    trimmed = dict(body, Reason=str(body.get("Reason", ""))[:256], Data=dict(body.get("Data", {})))
     data = json.dumps(trimmed).encode()
-    if len(data) <= BODY_LIMIT:
-        return data
-    trimmed["Data"] = {}
-    trimmed["Reason"] = str(trimmed.get("Reason", ""))[:256]
-    return json.dumps(trimmed).encode()
+    for key in DROPPABLE:
+        if len(data) <= BODY_LIMIT:
+            break
+        if trimmed["Data"].pop(key, None) is not None:
+            logger.warning(
+                "attribute left out of the response: over CloudFormation's 4096 bytes",
+                extra={"attribute": key},
+            )
+        data = json.dumps(trimmed).encode()
+    return data
 
 
 def send(
