@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.aws_fixtures import ECS_TASKS_TRUST as _ECS_TASKS_TRUST
 from tests.harness.cloudformation import load_event, substitute
 from tests.harness.moto_server import MotoServer
 
@@ -22,19 +23,6 @@ OWNER_TAG_LOGICAL = "ecs-state-machine:logical-id"
 FAMILY = "hogefuga"
 CLUSTER = "hogefuga-cluster"
 CONTAINERS = ("hoge", "fuga")
-
-_ECS_TASKS_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
+from tests.harness.cloudformation import stringify
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ecs-state-machine-provider"
 STACK_ID = (
@@ -38,19 +39,6 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def stringify(value: Any) -> Any:
-    """What CloudFormation does to every property value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return [stringify(v) for v in value]
-    if isinstance(value, dict):
-        return {k: stringify(v) for k, v in value.items()}
-    return value
 
 
 @dataclass
