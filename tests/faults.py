@@ -1,8 +1,9 @@
 """Make chosen AWS calls fail the way AWS fails them, and count every call, from botocore's events.
 
 A `before-call` handler on boto3's default session sees every call of every client the handler
-creates afterwards; returning an error response from it short-circuits the call exactly as an
-AWS error answer would (botocore raises the same ClientError, after its own retries).
+creates afterwards; returning an error response from it short-circuits the call: botocore raises
+the same ClientError an AWS error answer would, without its own retries (tests/reliability's
+injector works below botocore's retry loop when that matters).
 """
 
 from __future__ import annotations

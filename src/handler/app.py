@@ -40,6 +40,7 @@ def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
         role_path=role_path(),
         enforced_boundary=provider_boundary(),
         report_id=helper.report_id,
+        timed_out=helper.timed_out,
     )
 
 

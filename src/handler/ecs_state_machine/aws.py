@@ -20,10 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import ProviderError, error_code, error_message, is_propagation_error, is_transient, translate
 
+# Three attempts per call inside botocore (short bursts); longer trouble is Aws.call's to retry,
+# against its budget and the Lambda deadline. Short timeouts keep one hung call from eating the reserve.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=5,
-    read_timeout=20,
+    read_timeout=10,
     user_agent_extra="ecs-state-machine",
 )
 

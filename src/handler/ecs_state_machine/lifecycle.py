@@ -72,12 +72,14 @@ class Lifecycle:
         role_path: str,
         enforced_boundary: str | None = None,
         report_id: Callable[[str], None] = lambda _id: None,
+        timed_out: Callable[[], bool] = lambda: False,
     ) -> None:
         self.aws = aws
         self.place = place
         self.role_path = role_path
         self.enforced_boundary = enforced_boundary
         self.report_id = report_id
+        self.timed_out = timed_out
 
     # ------------------------------------------------------------------ requests
     def create(self, req: Request) -> Outcome:
@@ -168,8 +170,11 @@ class Lifecycle:
                     )
             if report:
                 self.report_id(arn)
+            self._check_time()
             role_arn, role_created = self._ensure_role(req, props, plan, arn)
-            if role_created:
+            if role_created or (existing is None and not props.role_arn):
+                # Also a role adopted for a state machine that did not exist: an earlier try of this
+                # request made it (its CreateRole answer was lost, or the function died).
                 made.append(("role", role_name_for(arn)))
             definition = json.dumps(plan.definition, separators=(",", ":"))
             if existing is not None:
@@ -189,6 +194,7 @@ class Lifecycle:
                     tags=_tag_list(self._desired_tags(req, props), "key", "value"),
                 )
                 made.append(("state_machine", arn))
+            self._check_time()
             return self._outcome(arn, role_arn, plan)
         except BaseException:
             self._undo(made, req)
@@ -199,6 +205,7 @@ class Lifecycle:
     ) -> Outcome:
         made: list[tuple[str, str]] = []
         try:
+            self._check_time()
             role_arn, role_created = self._ensure_role(req, props, plan, arn)
             if role_created:
                 made.append(("role", role_name_for(arn)))
@@ -212,6 +219,11 @@ class Lifecycle:
             # Switched from a created role to the stack's own: the created one is no longer used.
             self._delete_role_if_owned(role_name_for(arn), req)
         return self._outcome(arn, role_arn, plan)
+
+    def _check_time(self) -> None:
+        """Once the timeout guard has answered, make nothing more; what was made is undone."""
+        if self.timed_out():
+            raise ProviderError("The provider ran out of time; the timeout answer was already sent.")
 
     def _update_state_machine(self, arn: str, definition: str, role_arn: str, props: Properties) -> None:
         self.aws.call(

@@ -129,7 +129,7 @@ def _string(
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise PropertyError(prop, raw, f"must be a string{', ' + what if what else ''}", fix)
     text = str(raw)
-    if pattern is not None and not pattern.match(text):
+    if pattern is not None and not pattern.fullmatch(text):
         raise PropertyError(prop, text, f"is not {what}" if what else "is not valid", fix)
     return text
 
@@ -374,11 +374,11 @@ def tags(prop: str, raw: Any) -> tuple[tuple[str, str], ...]:
         item = _map(where, entry, ("Key", "Value"), required=("Key", "Value"))
         key = _string(f"{where}.Key", item["Key"])
         value = _string(f"{where}.Value", item["Value"])
-        if not 1 <= len(key) <= 128 or not re.match(r"^[\w.:/=+@\- ]+$", key):
+        if not 1 <= len(key) <= 128 or not re.fullmatch(r"[\w.:/=+@\- ]+", key):
             raise PropertyError(
                 f"{where}.Key", key, "is not a valid tag key", "Use 1-128 letters, digits, spaces, _.:/=+-@."
             )
-        if len(value) > 256 or not re.match(r"^[\w.:/=+@\- ]*$", value):
+        if len(value) > 256 or not re.fullmatch(r"[\w.:/=+@\- ]*", value):
             raise PropertyError(
                 f"{where}.Value",
                 value,
@@ -404,7 +404,7 @@ def substitutions(prop: str, raw: Any) -> tuple[tuple[str, str], ...]:
         raise PropertyError(prop, raw, "must be a map", "Map each ${Name} placeholder to its value.")
     pairs = []
     for key, value in item.items():
-        if not isinstance(key, str) or not re.match(r"^[A-Za-z0-9_]{1,128}$", key):
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,128}", key):
             raise PropertyError(f"{prop} key", key, "is not a placeholder name", "Use letters, digits and _.")
         if isinstance(value, bool):
             value = "true" if value else "false"
@@ -573,8 +573,9 @@ def parse(raw: Any) -> Properties:
     if unknown:
         key = unknown[0]
         hint = _closest(str(key))
-        fix = f"Did you mean {hint}?" if hint else f"Known properties: {choices(list(KNOWN), 150)}."
-        raise PropertyError(str(key)[:80], MISSING, "is not a property of Custom::EcsStateMachine", fix)
+        fix = f"Did you mean {hint}?" if hint else f"Known properties: {choices(list(KNOWN), 110)}."
+        name = str(key) if len(str(key)) <= 40 else str(key)[:37] + "..."
+        raise PropertyError(name, MISSING, "is not a property of Custom::EcsStateMachine", fix)
     _check_mode(raw)
     values: dict[str, Any] = {}
     for name, spec in SCHEMA.items():

@@ -19,6 +19,7 @@ from crhelper import CfnResource
 
 from . import response
 from .context import SERVICE
+from .errors import ProviderError, show
 
 logger = Logger(service=SERVICE, child=True)
 # crhelper logs whole events at DEBUG, ResponseURL (a credential) included: keep it quiet.
@@ -56,6 +57,7 @@ class Provider(CfnResource):  # type: ignore[misc]
         self._response_url = ""
         self._lock = threading.Lock()
         self._answered = False
+        self._timed_out = threading.Event()
 
     def __call__(self, event: Any, context: Any) -> None:
         if not isinstance(event, dict) or any(not isinstance(event.get(k), str) for k in REQUIRED_EVENT_KEYS):
@@ -63,6 +65,7 @@ class Provider(CfnResource):  # type: ignore[misc]
             logger.error("not a CloudFormation custom resource request; ignored")
             return
         self._answered = False
+        self._timed_out.clear()
         super().__call__(event, context)
 
     def _log_setup(self, event: Any, context: Any) -> None:
@@ -71,9 +74,25 @@ class Provider(CfnResource):  # type: ignore[misc]
     def _wait_for_cwlogs(self, sleep: Any = None) -> None:
         """No pause before answering a Delete: this provider has no log stream to wait for."""
 
+    def _get_func(self) -> Any:
+        """The function for the event's RequestType. Unlike crhelper, no event key (CrHelperPoll)
+        can pick a polling function instead, and an unknown RequestType gets a Reason that says so."""
+        request_type = self._event.get("RequestType")
+        funcs = {"Create": self._create_func, "Update": self._update_func, "Delete": self._delete_func}
+        if request_type in funcs:
+            return funcs[request_type]
+        reason = f"RequestType {show(request_type)} is not Create, Update or Delete; nothing was done."
+        logger.warning("request failed", extra={"outcome": "FAILED", "reason": reason})
+
+        def refuse(event: Any, context: Any) -> None:
+            raise ProviderError(reason)
+
+        return refuse
+
     def _wrap_function(self, func: Any) -> None:
         """Run the request's function; a failure becomes FAILED with its message as the Reason
         (the entry module has already logged it, as structured JSON)."""
+        self.Data = {}  # never crhelper's CrHelperData from the event
         try:
             self.PhysicalResourceId = func(self._event, self._context) if func else ""
         except Exception as err:
@@ -87,8 +106,13 @@ class Provider(CfnResource):  # type: ignore[misc]
         """The id to report if the request fails or times out from now on."""
         self.PhysicalResourceId = physical_id
 
+    def timed_out(self) -> bool:
+        """True once the timeout guard has answered FAILED: the request must make nothing more."""
+        return self._timed_out.is_set()
+
     def _timeout(self) -> None:
         logger.error("about to run out of time; answering FAILED")
+        self._timed_out.set()
         self._send("FAILED", TIMEOUT_REASON)
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
