@@ -1,5 +1,6 @@
-"""The one way this provider talks to AWS: lazily built clients, one bounded retry helper, and
-translation of every AWS error into a ProviderError whose Reason a stack author can act on.
+"""The one way this provider talks to AWS: lazily built clients (those of boto3's default session
+kept for the sandbox's life), one bounded retry helper, and translation of every AWS error into a
+ProviderError whose Reason a stack author can act on.
 
 botocore's standard retry mode absorbs short bursts of throttling. On top of that, `Aws.call`
 retries throttling that outlasts botocore, and the IAM-propagation AccessDenied messages of Step
@@ -10,7 +11,9 @@ deadline (minus a reserve kept for cleanup and the response) comes near.
 from __future__ import annotations
 
 import random
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -79,8 +82,10 @@ class Aws:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            maker = self._session.client if self._session is not None else boto3.client
-            self._clients[service] = maker(service, config=CLIENT_CONFIG)
+            if self._session is not None:
+                self._clients[service] = self._session.client(service, config=CLIENT_CONFIG)
+            else:
+                self._clients[service] = shared_client(service)
         return self._clients[service]
 
     def call(self, service: str, operation: str, action: str, **kwargs: Any) -> Any:
@@ -106,3 +111,24 @@ class Aws:
                     raise AwsError(err, action) from err
                 self.retries += 1
                 self._sleep(delay)
+
+
+# Clients of boto3's default session, kept for the sandbox's life: building one reads the service
+# model and endpoint rules (tens of milliseconds, more than most calls take), and a warm sandbox
+# can reuse them across invocations. Keyed by the session itself, so a new default session
+# (boto3.setup_default_session, as tests do to install fault injectors) gets new clients, and the
+# clients of a session no longer in use go with it.
+_SHARED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client(service: str) -> Any:
+    """The client for `service` of boto3's current default session (made once per session)."""
+    with _SHARED_LOCK:
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+        clients = _SHARED.setdefault(session, {})
+        if service not in clients:
+            clients[service] = session.client(service, config=CLIENT_CONFIG)
+        return clients[service]

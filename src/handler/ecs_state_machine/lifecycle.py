@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 
@@ -19,7 +20,7 @@ from .aws import Aws, AwsError
 from .context import SERVICE, Place, default_state_machine_name, role_name_for
 from .errors import PropertyError, ProviderError
 from .plan import Plan, make_plan
-from .properties import OWNERSHIP_TAG_PREFIX, Properties, parse
+from .properties import OWNERSHIP_TAG_PREFIX, SCHEMA, Properties, parse
 from .properties import tags as parse_tags
 
 logger = Logger(service=SERVICE, child=True)
@@ -94,53 +95,59 @@ class Lifecycle:
     def update(self, req: Request) -> Outcome:
         props = parse(req.properties)
         current_arn = req.physical_id
-        existing = self._describe(current_arn) if self._is_state_machine_arn(current_arn) else None
-        if existing is not None and not self._owns_state_machine(current_arn, req):
+        owned = self._ownership(current_arn, req) if self._is_state_machine_arn(current_arn) else None
+        if owned is False:
             raise ProviderError(
                 f"PhysicalResourceId {current_arn} is a state machine this resource does not own "
                 "(ownership tags differ); it was left untouched. Remove the resource from the stack."
             )
         plan = make_plan(props, self.place, self.aws)
         fresh_name = default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
-        if existing is None:
-            # The state machine is gone (deleted out of band): make a new one and report its id.
-            logger.warning(
-                "state machine not found on update; creating a new one", extra={"arn": current_arn}
-            )
-            name = props.state_machine_name or fresh_name
-            return self._deploy(req, props, plan, self.place.state_machine_arn(name))
+        if owned is None:
+            return self._recreate(req, props, plan, current_arn, fresh_name)
 
         current_name = current_arn.rsplit(":", 1)[-1]
         old_explicit = _explicit_name(req.old_properties)
         name = props.state_machine_name or (fresh_name if old_explicit else current_name)
-        if props.state_machine_type != existing.get("type", "STANDARD") and name == current_name:
-            if props.state_machine_name:
-                raise PropertyError(
-                    "StateMachineType",
-                    props.state_machine_type,
-                    f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
-                    "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
-                )
-            name = fresh_name
+        if name == current_name and props.state_machine_type != _old_property(
+            req, "StateMachineType", "STANDARD"
+        ):
+            # The old properties say another type (or cannot say). Only the state machine knows which
+            # it has: after a failed Update, the old properties are the ones that failed.
+            existing = self._describe(current_arn)
+            if existing is None:
+                return self._recreate(req, props, plan, current_arn, fresh_name)
+            if props.state_machine_type != existing.get("type", "STANDARD"):
+                if props.state_machine_name:
+                    raise PropertyError(
+                        "StateMachineType",
+                        props.state_machine_type,
+                        f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
+                        "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
+                    )
+                name = fresh_name
         if name != current_name:
             logger.info("replacing state machine", extra={"old_name": current_name, "new_name": name})
             return self._deploy(req, props, plan, self.place.state_machine_arn(name))
-        return self._update_in_place(req, props, plan, current_arn, existing)
+        try:
+            return self._update_in_place(req, props, plan, current_arn)
+        except AwsError as err:
+            # Gone after all: deleted since its tags were read (or its tags outlived it, as moto's do).
+            if err.code != "StateMachineDoesNotExist":
+                raise
+        return self._recreate(req, props, plan, current_arn, fresh_name)
 
     def delete(self, req: Request) -> None:
         arn = req.physical_id
         if not self._is_state_machine_arn(arn):
             logger.info("nothing to delete: the id is not a state machine of this account and region")
             return
-        existing = self._describe(arn)
-        if existing is not None:
-            if self._owns_state_machine(arn, req):
-                if existing.get("status") != "DELETING":
-                    self._call_ignoring_missing(
-                        "stepfunctions", "delete_state_machine", arn, stateMachineArn=arn
-                    )
-            else:
-                logger.warning("state machine not deleted: it belongs to another stack or resource")
+        owned = self._ownership(arn, req)
+        if owned:
+            # Idempotent: a state machine already being deleted (or gone) needs no special case.
+            self._call_ignoring_missing("stepfunctions", "delete_state_machine", arn, stateMachineArn=arn)
+        elif owned is False:
+            logger.warning("state machine not deleted: it belongs to another stack or resource")
         self._delete_role_if_owned(role_name_for(arn), req)
 
     # ------------------------------------------------------------------ steps
@@ -151,62 +158,81 @@ class Lifecycle:
         from then on reports `arn` as the PhysicalResourceId, so the Delete CloudFormation sends
         after a failed Create can find and remove anything left behind. Before that point a failed
         Create reports an id that is not an ARN, so its Delete touches nothing.
+
+        A generated name hashes the RequestId, so only an earlier try of this same request can have
+        used it: nothing is read before the writes, and CreateRole's EntityAlreadyExists (or, with
+        RoleArn, CreateStateMachine's StateMachineAlreadyExists) is what reveals such a try; only
+        then is the state machine read. A name the stack chose may belong to anyone: it is read first.
         """
         name = arn.rsplit(":", 1)[-1]
+        explicit = bool(props.state_machine_name)
+        role = ("role", role_name_for(arn))
         made: list[tuple[str, str]] = []
         try:
-            existing = self._describe(arn)
-            if existing is not None:
-                if not self._owns_state_machine(arn, req):
-                    raise PropertyError(
-                        "StateMachineName",
-                        name,
-                        "is already used by another state machine in this account and region",
-                        "Choose another name, or omit StateMachineName to get a unique one.",
-                    )
-                if existing.get("status") == "DELETING":
-                    raise ProviderError(
-                        f"State machine {name} is still being deleted. Wait a minute and deploy again, or rename it."
-                    )
+            # None: no such state machine (for a generated name: none known of yet).
+            existing = self._existing(arn, req) if explicit else None
             if report:
                 self.report_id(arn)
             self._check_time()
             role_arn, role_created = self._ensure_role(req, props, plan, arn)
+            if not role_created and not props.role_arn and not explicit:
+                # The role was there already: an earlier try of this request made it, and perhaps
+                # the state machine too.
+                existing = self._existing(arn, req)
             if role_created or (existing is None and not props.role_arn):
-                # Also a role adopted for a state machine that did not exist: an earlier try of this
-                # request made it (its CreateRole answer was lost, or the function died).
-                made.append(("role", role_name_for(arn)))
+                # Also a role adopted for a state machine that does not exist: an earlier try of
+                # this request made it (its CreateRole answer was lost, or the function died).
+                made.append(role)
             definition = json.dumps(plan.definition, separators=(",", ":"))
+            if existing is None:
+                try:
+                    self.aws.call(
+                        "stepfunctions",
+                        "create_state_machine",
+                        f"creating state machine {name}",
+                        name=name,
+                        definition=definition,
+                        roleArn=role_arn,
+                        type=props.state_machine_type,
+                        loggingConfiguration=render.logging_configuration(props),
+                        tracingConfiguration=render.tracing_configuration(props),
+                        tags=_tag_list(self._desired_tags(req, props), "key", "value"),
+                    )
+                    made.append(("state_machine", arn))
+                except AwsError as err:
+                    # An earlier try of this request made it (with another definition since), or,
+                    # for a name the stack chose, someone did after it was read.
+                    if err.code not in ("StateMachineAlreadyExists", "StateMachineDeleting"):
+                        raise
+                    existing = self._existing(arn, req)
+                    if existing is None:
+                        raise
+                    if not role_created and role in made:
+                        # That state machine was ours already and uses this role: a failure from
+                        # here on must not delete the role under it.
+                        made.remove(role)
             if existing is not None:
                 self._update_state_machine(arn, definition, role_arn, props)
                 self._sync_state_machine_tags(arn, req, props)
-            else:
-                self.aws.call(
-                    "stepfunctions",
-                    "create_state_machine",
-                    f"creating state machine {name}",
-                    name=name,
-                    definition=definition,
-                    roleArn=role_arn,
-                    type=props.state_machine_type,
-                    loggingConfiguration=render.logging_configuration(props),
-                    tracingConfiguration=render.tracing_configuration(props),
-                    tags=_tag_list(self._desired_tags(req, props), "key", "value"),
-                )
-                made.append(("state_machine", arn))
             self._check_time()
             return self._outcome(arn, role_arn, plan)
         except BaseException:
             self._undo(made, req)
             raise
 
-    def _update_in_place(
-        self, req: Request, props: Properties, plan: Plan, arn: str, existing: dict[str, Any]
+    def _recreate(
+        self, req: Request, props: Properties, plan: Plan, current_arn: str, fresh_name: str
     ) -> Outcome:
+        """The state machine of an Update is gone (deleted out of band): make a new one and report its id."""
+        logger.warning("state machine not found on update; creating a new one", extra={"arn": current_arn})
+        name = props.state_machine_name or fresh_name
+        return self._deploy(req, props, plan, self.place.state_machine_arn(name))
+
+    def _update_in_place(self, req: Request, props: Properties, plan: Plan, arn: str) -> Outcome:
         made: list[tuple[str, str]] = []
         try:
             self._check_time()
-            role_arn, role_created = self._ensure_role(req, props, plan, arn)
+            role_arn, role_created = self._ensure_role(req, props, plan, arn, expect_existing=True)
             if role_created:
                 made.append(("role", role_name_for(arn)))
             definition = json.dumps(plan.definition, separators=(",", ":"))
@@ -214,8 +240,9 @@ class Lifecycle:
         except BaseException:
             self._undo(made, req)
             raise
-        self._sync_state_machine_tags(arn, req, props)
-        if props.role_arn and existing.get("roleArn") != props.role_arn:
+        if self._desired_tags(req, props) != _old_tags(req):
+            self._sync_state_machine_tags(arn, req, props)
+        if props.role_arn and _old_property(req, "RoleArn", None) != props.role_arn:
             # Switched from a created role to the stack's own: the created one is no longer used.
             self._delete_role_if_owned(role_name_for(arn), req)
         return self._outcome(arn, role_arn, plan)
@@ -237,8 +264,11 @@ class Lifecycle:
             tracingConfiguration=render.tracing_configuration(props),
         )
 
-    def _ensure_role(self, req: Request, props: Properties, plan: Plan, arn: str) -> tuple[str, bool]:
-        """The role the state machine runs with, and whether this call created it."""
+    def _ensure_role(
+        self, req: Request, props: Properties, plan: Plan, arn: str, expect_existing: bool = False
+    ) -> tuple[str, bool]:
+        """The role the state machine runs with, and whether this call created it. With
+        `expect_existing` (an update in place) the role is read first rather than created first."""
         if props.role_arn:
             return props.role_arn, False
         name = role_name_for(arn)
@@ -249,23 +279,11 @@ class Lifecycle:
         document = plan.policy_for(arn)
         policy = json.dumps(document, separators=(",", ":")) if document["Statement"] else None
         desired_tags = self._desired_tags(req, props)
-        created = False
-        try:
-            kwargs: dict[str, Any] = {
-                "RoleName": name,
-                "Path": self.role_path,
-                "AssumeRolePolicyDocument": trust,
-                "Description": _role_description(arn, req),
-                "Tags": _tag_list(desired_tags, "Key", "Value"),
-            }
-            if boundary:
-                kwargs["PermissionsBoundary"] = boundary
-            role = self.aws.call("iam", "create_role", f"creating role {name}", **kwargs)["Role"]
-            created = True
-        except AwsError as err:
-            if err.code != "EntityAlreadyExists":
-                raise
-            role = self._adopt_role(name, req, trust, boundary, desired_tags, props)
+        found = self._get_role(name) if expect_existing else None
+        if found is not None:
+            role, created = self._adopt_role(name, req, trust, boundary, desired_tags, found), False
+        else:
+            role, created = self._create_role(name, req, arn, trust, boundary, desired_tags)
         try:
             if policy is not None:
                 self.aws.call(
@@ -291,6 +309,40 @@ class Lifecycle:
             raise
         return str(role["Arn"]), created
 
+    def _create_role(
+        self,
+        name: str,
+        req: Request,
+        arn: str,
+        trust: str,
+        boundary: str | None,
+        desired_tags: dict[str, str],
+    ) -> tuple[dict[str, Any], bool]:
+        """Create the role, or adopt it if it exists already; and whether this call created it."""
+        kwargs: dict[str, Any] = {
+            "RoleName": name,
+            "Path": self.role_path,
+            "AssumeRolePolicyDocument": trust,
+            "Description": _role_description(arn, req),
+            "Tags": _tag_list(desired_tags, "Key", "Value"),
+        }
+        if boundary:
+            kwargs["PermissionsBoundary"] = boundary
+        try:
+            return dict(self.aws.call("iam", "create_role", f"creating role {name}", **kwargs)["Role"]), True
+        except AwsError as err:
+            if err.code != "EntityAlreadyExists":
+                raise
+        return self._adopt_role(name, req, trust, boundary, desired_tags), False
+
+    def _get_role(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"])
+        except AwsError as err:
+            if err.code == "NoSuchEntity":
+                return None
+            raise
+
     def _adopt_role(
         self,
         name: str,
@@ -298,23 +350,26 @@ class Lifecycle:
         trust: str,
         boundary: str | None,
         desired_tags: dict[str, str],
-        props: Properties,
+        role: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The role exists already (a repeated delivery, or an update): check it is ours, bring it up to date."""
-        role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
+        """The role exists already (a repeated delivery, or an update): check it is ours, bring it up
+        to date, writing only what differs. `role` is the role as just read, if it was."""
+        if role is None:
+            role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
         role_tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
         if role.get("Path") != self.role_path or not _owned(role_tags, req):
             raise ProviderError(
                 f"IAM role {name} exists but does not belong to this resource (path or ownership tags differ). "
                 "Rename the state machine (StateMachineName) or delete that role."
             )
-        self.aws.call(
-            "iam",
-            "update_assume_role_policy",
-            f"updating the trust policy of role {name}",
-            RoleName=name,
-            PolicyDocument=trust,
-        )
+        if _policy_document(role.get("AssumeRolePolicyDocument")) != json.loads(trust):
+            self.aws.call(
+                "iam",
+                "update_assume_role_policy",
+                f"updating the trust policy of role {name}",
+                RoleName=name,
+                PolicyDocument=trust,
+            )
         current_boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         if boundary and boundary != current_boundary:
             self.aws.call(
@@ -399,16 +454,44 @@ class Lifecycle:
                 return None
             raise
 
-    def _owns_state_machine(self, arn: str, req: Request) -> bool:
+    def _existing(self, arn: str, req: Request) -> dict[str, Any] | None:
+        """The state machine `arn` as described, once it is known to be this resource's and not being
+        deleted; None if there is none."""
+        existing = self._describe(arn)
+        if existing is None:
+            return None
+        name = arn.rsplit(":", 1)[-1]
+        if not self._ownership(arn, req, described=True):
+            raise PropertyError(
+                "StateMachineName",
+                name,
+                "is already used by another state machine in this account and region",
+                "Choose another name, or omit StateMachineName to get a unique one.",
+            )
+        if existing.get("status") == "DELETING":
+            raise ProviderError(
+                f"State machine {name} is still being deleted. Wait a minute and deploy again, or rename it."
+            )
+        return existing
+
+    def _ownership(self, arn: str, req: Request, described: bool = False) -> bool | None:
+        """Whether the state machine `arn` is this resource's (its ownership tags), in one read; None
+        if it does not exist. Tags that are not ours are told apart from a missing state machine by
+        describing it (moto lists a missing one's tags, even those it had), unless `described`
+        says it was just found to exist."""
         try:
             listed = self.aws.call(
                 "stepfunctions", "list_tags_for_resource", "reading the state machine's tags", resourceArn=arn
             )
         except AwsError as err:
             if err.code in ("ResourceNotFound", "StateMachineDoesNotExist"):
-                return False
+                return False if described else None
             raise
-        return _owned({t["key"]: t["value"] for t in listed.get("tags", [])}, req)
+        if _owned({t["key"]: t["value"] for t in listed.get("tags", [])}, req):
+            return True
+        if described:
+            return False
+        return None if self._describe(arn) is None else False
 
     def _delete_role_if_owned(self, name: str, req: Request) -> None:
         try:
@@ -424,15 +507,25 @@ class Lifecycle:
         self._delete_role(name)
 
     def _delete_role(self, name: str) -> None:
+        """Delete the role and the one inline policy the provider writes (POLICY_NAME). Other inline
+        policies are listed and removed only when IAM refuses the deletion because of them."""
         try:
-            listed = self.aws.call(
-                "iam", "list_role_policies", f"listing policies of role {name}", RoleName=name
+            self._call_ignoring_missing(
+                "iam", "delete_role_policy", f"role {name}", RoleName=name, PolicyName=POLICY_NAME
             )
-            for policy in listed.get("PolicyNames", []):
-                self._call_ignoring_missing(
-                    "iam", "delete_role_policy", f"role {name}", RoleName=name, PolicyName=policy
+            try:
+                self._call_ignoring_missing("iam", "delete_role", f"role {name}", RoleName=name)
+            except AwsError as err:
+                if err.code != "DeleteConflict":
+                    raise
+                listed = self.aws.call(
+                    "iam", "list_role_policies", f"listing policies of role {name}", RoleName=name
                 )
-            self._call_ignoring_missing("iam", "delete_role", f"role {name}", RoleName=name)
+                for policy in listed.get("PolicyNames", []):
+                    self._call_ignoring_missing(
+                        "iam", "delete_role_policy", f"role {name}", RoleName=name, PolicyName=policy
+                    )
+                self._call_ignoring_missing("iam", "delete_role", f"role {name}", RoleName=name)
         except AwsError as err:
             if err.code != "NoSuchEntity":
                 raise
@@ -477,6 +570,44 @@ def _explicit_name(raw: Any) -> str | None:
     if isinstance(raw, dict) and isinstance(raw.get("StateMachineName"), str) and raw["StateMachineName"]:
         return str(raw["StateMachineName"])
     return None
+
+
+_UNKNOWN = object()
+
+
+def _old_property(req: Request, name: str, default: Any) -> Any:
+    """Property `name` of the old properties, converted as `parse` converts it (`default` when not
+    given); `_UNKNOWN`, which equals nothing, when they cannot say (they may be the ones that failed)."""
+    old = req.old_properties
+    if not isinstance(old, dict):
+        return _UNKNOWN
+    value = old.get(name)
+    if value is None or (isinstance(value, str | list | dict) and not value):
+        return default
+    try:
+        return SCHEMA[name].convert(name, value)
+    except ProviderError:
+        return _UNKNOWN
+
+
+def _old_tags(req: Request) -> dict[str, str] | None:
+    """The tags the old properties gave the state machine, ownership included; None if unreadable."""
+    if not isinstance(req.old_properties, dict):
+        return None
+    try:
+        return {**dict(parse_tags("Tags", req.old_properties.get("Tags") or [])), **req.ownership}
+    except ProviderError:
+        return None
+
+
+def _policy_document(document: Any) -> Any:
+    """A policy document as IAM returns it: boto3 decodes it; undecoded, it is URL-encoded JSON."""
+    if isinstance(document, str):
+        try:
+            return json.loads(unquote(document))
+        except ValueError:
+            return document
+    return document
 
 
 def _old_tag_keys(req: Request) -> list[str]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +53,28 @@ def encode(body: dict[str, Any]) -> bytes:
     return data
 
 
+# Default TLS contexts, one per CA location. Building one reads the whole CA bundle (tens of
+# milliseconds), which a warm sandbox need not repeat for every response; SSL_CERT_FILE and
+# SSL_CERT_DIR (which the default context honours) are part of the key, and so is the CA file's
+# size and modification time, so a changed trust store is never answered from the cache.
+_TLS: dict[tuple[Any, ...], ssl.SSLContext] = {}
+_TLS_LOCK = threading.Lock()
+
+
+def tls_context() -> ssl.SSLContext:
+    """ssl.create_default_context(), built once per CA location: verifies the ResponseURL's host."""
+    ca_file, ca_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    try:
+        stat = os.stat(ca_file) if ca_file else None
+    except OSError:
+        stat = None
+    key = (ca_file, ca_dir, stat and (stat.st_size, stat.st_mtime_ns))
+    with _TLS_LOCK:
+        if key not in _TLS:
+            _TLS[key] = ssl.create_default_context()
+        return _TLS[key]
+
+
 def send(
     url: str,
     body: dict[str, Any],
@@ -74,7 +98,7 @@ def send(
         timeout = max(1.0, min(ATTEMPT_TIMEOUT, budget - (clock() - started)))
         try:
             connection = http.client.HTTPSConnection(
-                parts.hostname, parts.port or 443, timeout=timeout, context=ssl.create_default_context()
+                parts.hostname, parts.port or 443, timeout=timeout, context=tls_context()
             )
             try:
                 connection.request(
