@@ -370,3 +370,31 @@ def test_sam_local_invoke_acts_in_the_account_of_the_credentials(cfn, session, p
     answer = cfn.create(props)
     assert answer["Status"] == "SUCCESS", answer
     assert ":123456789012:stateMachine:" in answer["PhysicalResourceId"]
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/state-machine-boundary"
+
+
+def role_boundary(session, role_arn: str) -> str | None:
+    role = session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+    return (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+
+
+def test_the_provider_boundary_goes_on_every_role_it_creates(cfn, session, props, monkeypatch):
+    monkeypatch.setenv("PERMISSIONS_BOUNDARY", BOUNDARY)
+    answer = cfn.create(props)
+    assert answer["Status"] == "SUCCESS", answer
+    assert role_boundary(session, answer["Data"]["RoleArn"]) == BOUNDARY
+    other = cfn.create({**props, "RolePermissionsBoundary": "arn:aws:iam::123456789012:policy/looser"})
+    assert other["Status"] == "FAILED"
+    assert other["Reason"].startswith("RolePermissionsBoundary 'arn:aws:iam::123456789012:policy/looser'")
+    assert BOUNDARY in other["Reason"]
+
+
+def test_a_stack_boundary_is_set_and_removed_with_the_property(cfn, session, props):
+    bounded = {**props, "RolePermissionsBoundary": BOUNDARY}
+    answer = cfn.create(bounded)
+    assert role_boundary(session, answer["Data"]["RoleArn"]) == BOUNDARY
+    updated = cfn.update(answer["PhysicalResourceId"], props, bounded)
+    assert updated["Status"] == "SUCCESS", updated
+    assert role_boundary(session, answer["Data"]["RoleArn"]) is None
