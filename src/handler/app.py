@@ -33,7 +33,7 @@ def _place(event: dict[str, Any], context: Any, aws: Aws) -> Place:
 
 
 def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
-    aws = Aws(Deadline(getattr(context, "get_remaining_time_in_millis", None)))
+    aws = Aws(Deadline(helper.remaining_ms))
     return Lifecycle(
         aws,
         _place(event, context, aws),

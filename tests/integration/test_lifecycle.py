@@ -398,3 +398,17 @@ def test_a_stack_boundary_is_set_and_removed_with_the_property(cfn, session, pro
     updated = cfn.update(answer["PhysicalResourceId"], props, bounded)
     assert updated["Status"] == "SUCCESS", updated
     assert role_boundary(session, answer["Data"]["RoleArn"]) is None
+
+
+def test_service_timeout_bounds_the_work_so_cloudformation_hears_the_answer(cfn, session, props, faults):
+    import time
+
+    from tests.faults import PROPAGATION_ASSUME
+
+    faults.fail("sfn.CreateStateMachine", "AccessDeniedException", PROPAGATION_ASSUME)
+    started = time.monotonic()
+    answer = cfn.create({**props, "ServiceTimeout": 30})  # the function itself has 300 s
+    assert time.monotonic() - started < 28
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("IAM did not let Step Functions use the role")
+    assert provider_leftovers(session) == ([], [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,7 @@ class Provider(CfnResource):  # type: ignore[misc]
         self._response_url = ""
         self._lock = threading.Lock()
         self._answered = False
+        self._deadline = float("inf")
         self._timed_out = threading.Event()
 
     def __call__(self, event: Any, context: Any) -> None:
@@ -110,6 +112,26 @@ class Provider(CfnResource):  # type: ignore[misc]
         """True once the timeout guard has answered FAILED: the request must make nothing more."""
         return self._timed_out.is_set()
 
+    def _set_timeout(self) -> None:
+        """Answer before whichever comes first: the Lambda deadline, or CloudFormation giving up.
+
+        CloudFormation waits `ServiceTimeout` seconds (when the template sets it) from the time it
+        invoked the function; past that it fails the resource itself and never hears the answer,
+        so the guard, and every retry budget, work to the earlier of the two.
+        """
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        limit = service_timeout(self._event)
+        if limit is not None:
+            remaining = min(remaining, limit - SERVICE_TIMEOUT_MARGIN)
+        self._deadline = time.monotonic() + remaining
+        self._timer = threading.Timer(max(remaining - 0.5, 0.0), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining_ms(self) -> int:
+        """Milliseconds left before the guard answers for this request."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
     def _timeout(self) -> None:
         logger.error("about to run out of time; answering FAILED")
         self._timed_out.set()
@@ -151,6 +173,20 @@ class Provider(CfnResource):  # type: ignore[misc]
         return f"{stack_name(stack_id)}-{event.get('LogicalResourceId', '')}-failed-{digest(stack_id, str(event.get('RequestId', '')), length=8)}"[
             :200
         ]
+
+
+SERVICE_TIMEOUT_MARGIN = 2.0  # seconds kept for the answer to reach CloudFormation in time
+
+
+def service_timeout(event: dict[str, Any]) -> float | None:
+    """The resource's ServiceTimeout (1-3600 s, a string as CloudFormation sends it), if set."""
+    properties = event.get("ResourceProperties")
+    raw = properties.get("ServiceTimeout") if isinstance(properties, dict) else None
+    try:
+        value = float(str(raw))
+    except ValueError:
+        return None
+    return value if 1 <= value <= 3600 else None
 
 
 def body_ok(status: str) -> bool:
