@@ -50,6 +50,8 @@ def test_task_definition_forms(raw, family, revision):
     [
         ({"AssignPublicIp": "true", "Subnets": ["subnet-0a1b2c3d"]}, "assign_public_ip", True),
         ({"AssignPublicIp": "false"}, "assign_public_ip", False),
+        ({"AssignPublicIp": "ENABLED", "Subnets": ["subnet-0a1b2c3d"]}, "assign_public_ip", True),
+        ({"AssignPublicIp": "DISABLED"}, "assign_public_ip", False),
         ({"AssignPublicIp": True, "Subnets": ["subnet-0a1b2c3d"]}, "assign_public_ip", True),
         ({"PinRevision": "false"}, "pin_revision", False),
         ({"TimeoutSeconds": "300"}, "timeout_seconds", 300),

@@ -144,6 +144,13 @@ def _boolean(prop: str, raw: Any) -> bool:
     raise PropertyError(prop, raw, "is not a boolean", "Use true or false.")
 
 
+def _public_ip(prop: str, raw: Any) -> bool:
+    """true/false, or ECS's own ENABLED/DISABLED."""
+    if isinstance(raw, str) and raw.strip().upper() in ("ENABLED", "DISABLED"):
+        return raw.strip().upper() == "ENABLED"
+    return _boolean(prop, raw)
+
+
 def _integer(prop: str, raw: Any, low: int, high: int) -> int:
     if isinstance(raw, bool):
         raise PropertyError(prop, raw, "is not a whole number", f"Use a number from {low} to {high}.")
@@ -493,7 +500,7 @@ SCHEMA: dict[str, Spec] = {
     ),
     "Subnets": Spec("subnets", subnets, "awsvpc subnets"),
     "SecurityGroups": Spec("security_groups", security_groups, "awsvpc security groups"),
-    "AssignPublicIp": Spec("assign_public_ip", _boolean, "give the task a public IP"),
+    "AssignPublicIp": Spec("assign_public_ip", _public_ip, "give the task a public IP"),
     "CommandPath": Spec("command_path", jsonpath, "where the command is in the execution input"),
     "EnvironmentPath": Spec("environment_path", jsonpath, "where environment overrides are in the input"),
     "IntegrationPattern": Spec(
