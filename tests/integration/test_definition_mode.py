@@ -172,3 +172,32 @@ def test_a_distributed_map_may_start_and_watch_its_own_child_executions(cfn, ses
         by_sid["DistributedMapWatch"]["Resource"]
         == "arn:aws:states:us-east-1:123456789012:execution:pipeline/*"
     )
+
+
+def test_a_jsonata_definition_is_resolved_and_pinned_in_its_arguments(cfn, session, families):
+    document = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Migrate",
+        "States": {
+            "Migrate": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::ecs:runTask.sync",
+                "Arguments": {
+                    "Cluster": "batch",
+                    "TaskDefinition": "migrate",
+                    "LaunchType": "FARGATE",
+                    "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-0a1b2c3d"]}},
+                    "Overrides": {
+                        "ContainerOverrides": [{"Name": "app", "Command": "{% $states.input.command %}"}]
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    answer = cfn.create({"Definition": document})
+    assert answer["Status"] == "SUCCESS", answer
+    arguments = machine(session, answer["PhysicalResourceId"])["definition"]["States"]["Migrate"]["Arguments"]
+    assert arguments["TaskDefinition"] == families["migrate"]
+    assert arguments["Cluster"] == "arn:aws:ecs:us-east-1:123456789012:cluster/batch"
+    assert arguments["Overrides"]["ContainerOverrides"][0]["Command"] == "{% $states.input.command %}"
