@@ -92,7 +92,13 @@ class Cfn:
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PERMISSIONS_BOUNDARY", "ROLE_PATH"):
+    for key in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "PERMISSIONS_BOUNDARY",
+        "ROLE_PATH",
+        "ALLOW_POLICY_STATEMENTS",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -201,3 +201,13 @@ def test_a_jsonata_definition_is_resolved_and_pinned_in_its_arguments(cfn, sessi
     assert arguments["TaskDefinition"] == families["migrate"]
     assert arguments["Cluster"] == "arn:aws:ecs:us-east-1:123456789012:cluster/batch"
     assert arguments["Overrides"]["ContainerOverrides"][0]["Command"] == "{% $states.input.command %}"
+
+
+def test_a_provider_stack_can_turn_policy_statements_off(cfn, session, families, monkeypatch):
+    monkeypatch.setenv("ALLOW_POLICY_STATEMENTS", "false")
+    extra = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    answer = cfn.create({"Definition": three_task_workflow(), "PolicyStatements": extra})
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("PolicyStatements: is turned off for this account")
+    assert provider_leftovers(session) == ([], [])
+    assert cfn.create({"Definition": three_task_workflow()})["Status"] == "SUCCESS"

@@ -84,3 +84,8 @@ def role_path() -> str:
 
 def provider_boundary() -> str | None:
     return os.environ.get("PERMISSIONS_BOUNDARY") or None
+
+
+def policy_statements_allowed() -> bool:
+    """The provider stack's AllowPolicyStatements: may stacks add their own role statements?"""
+    return (os.environ.get("ALLOW_POLICY_STATEMENTS") or "true").strip().lower() != "false"

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from .errors import ProviderError
+from .context import policy_statements_allowed
+from .errors import MISSING, PropertyError, ProviderError
 from .render import render_definition, render_role_policy, role_policy
 from .resolve import check_role_place, resolve, resolve_definition
 
@@ -53,6 +54,13 @@ class Plan:
 
 def make_plan(props: Properties, place: Place, aws: Aws) -> Plan:
     check_role_place(props, place)
+    if props.policy_statements and not policy_statements_allowed():
+        raise PropertyError(
+            "PolicyStatements",
+            MISSING,
+            "is turned off for this account (the provider stack sets AllowPolicyStatements=false)",
+            "Remove it and give RoleArn with a role you manage for the other integrations.",
+        )
     if props.definition is None:
         resolved = resolve(props, place, aws)
         td = resolved.task_definition
