@@ -412,3 +412,16 @@ def test_service_timeout_bounds_the_work_so_cloudformation_hears_the_answer(cfn,
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("IAM did not let Step Functions use the role")
     assert provider_leftovers(session) == ([], [])
+
+
+def test_a_role_the_provider_may_not_pass_names_role_arn_and_the_parameter(cfn, session, props, faults):
+    theirs = "arn:aws:iam::123456789012:role/admin"
+    faults.fail(
+        "sfn.CreateStateMachine",
+        "AccessDeniedException",
+        f"User: arn:aws:sts::123456789012:assumed-role/provider/fn is not authorized to perform: iam:PassRole on resource: {theirs}",
+    )
+    answer = cfn.create({**props, "RoleArn": theirs})
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("RoleArn: the provider may not pass that role")
+    assert "PassableRolePattern" in answer["Reason"] and len(answer["Reason"]) <= 256

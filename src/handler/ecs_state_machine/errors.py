@@ -149,6 +149,14 @@ def translate(err: BaseException, action: str) -> ProviderError:
         return err
     code = error_code(err) or type(err).__name__
     message = error_message(err)
+    if (
+        code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+        and "iam:PassRole" in message
+    ):
+        return ProviderError(
+            f"RoleArn: the provider may not pass that role to Step Functions while {action}. Use a role "
+            "matching the provider stack's PassableRolePattern parameter, or omit RoleArn to get a role made for you."
+        )
     if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
         return ProviderError(
             f"The provider was denied {action}: {message}. Check the provider stack's function role "
