@@ -25,8 +25,9 @@ demo: setup
 	$(PY) -m tests.demo
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 
 test: lint

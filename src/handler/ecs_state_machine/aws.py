@@ -127,7 +127,7 @@ def shared_client(service: str) -> Any:
     with _SHARED_LOCK:
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
+        session: Any = boto3.DEFAULT_SESSION
         clients = _SHARED.setdefault(session, {})
         if service not in clients:
             clients[service] = session.client(service, config=CLIENT_CONFIG)

@@ -33,7 +33,7 @@ TIMEOUT_REASON = (
 )
 
 
-class Provider(CfnResource):  # type: ignore[misc]
+class Provider(CfnResource):
     def __init__(self, sender: Callable[[str, dict[str, Any]], bool] = response.send) -> None:
         # Deliberately not calling CfnResource.__init__: see the module docstring.
         self._sender = sender
@@ -54,7 +54,7 @@ class Provider(CfnResource):  # type: ignore[misc]
         self.Data: dict[str, Any] = {}
         self.NoEcho = False
         self._event: dict[str, Any] = {}
-        self._context = None
+        self._context: Any = None
         self._response_url = ""
         self._lock = threading.Lock()
         self._answered = False
