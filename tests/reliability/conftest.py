@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.listener import Listener, make_certificates
+from tests.harness.tls import make_tls_material
+from tests.reliability.listener import Listener
 from tests.reliability.support import TALLY, Logs, World, open_world, secrets_in
 
 
@@ -35,7 +36,8 @@ def fresh(world: World) -> Iterator[World]:
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A throwaway CA and a certificate for 127.0.0.1 (ca.pem, server.pem, server.key)."""
-    return make_certificates(tmp_path_factory.mktemp("tls"))
+    tls = make_tls_material(tmp_path_factory.mktemp("tls"), hosts=("127.0.0.1",))
+    return tls.ca_file, tls.cert_file, tls.key_file
 
 
 @pytest.fixture

@@ -44,7 +44,6 @@ class AwsError(ProviderError):
     def __init__(self, err: BaseException, action: str) -> None:
         self.code = error_code(err)
         self.aws_message = error_message(err)
-        self.original = err
         super().__init__(translate(err, action).reason)
 
 
@@ -78,7 +77,6 @@ class Aws:
         self._sleep = sleep
         self._clock = clock
         self.budget = budget
-        self.retries = 0
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -109,7 +107,6 @@ class Aws:
                             f"({error_message(err)}). Deploy again; if it persists, check the role's trust policy."
                         ) from err
                     raise AwsError(err, action) from err
-                self.retries += 1
                 self._sleep(delay)
 
 

@@ -24,13 +24,6 @@ class Place:
     def state_machine_arn(self, name: str) -> str:
         return f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:{name}"
 
-    def role_arn(self, path: str, name: str) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:role{path}{name}"
-
-    def owns_arn(self, arn: str, service: str) -> bool:
-        parts = arn.split(":")
-        return len(parts) >= 6 and parts[1:5] == [self.partition, service, self.region, self.account]
-
 
 def place_of(context: Any, event: dict[str, Any]) -> Place:
     """The account the function runs in (its own ARN), else the stack's (sam local invocations)."""

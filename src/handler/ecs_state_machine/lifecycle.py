@@ -21,7 +21,6 @@ from .context import SERVICE, Place, default_state_machine_name, role_name_for
 from .errors import PropertyError, ProviderError
 from .plan import Plan, make_plan
 from .properties import OWNERSHIP_TAG_PREFIX, SCHEMA, Properties, parse
-from .properties import tags as parse_tags
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -107,7 +106,8 @@ class Lifecycle:
             return self._recreate(req, props, plan, current_arn, fresh_name)
 
         current_name = current_arn.rsplit(":", 1)[-1]
-        old_explicit = _explicit_name(req.old_properties)
+        old = req.old_properties if isinstance(req.old_properties, dict) else {}
+        old_explicit = isinstance(old.get("StateMachineName"), str) and bool(old["StateMachineName"])
         name = props.state_machine_name or (fresh_name if old_explicit else current_name)
         if name == current_name and props.state_machine_type != _old_property(
             req, "StateMachineType", "STANDARD"
@@ -566,12 +566,6 @@ def _tag_list(tags: dict[str, str], key: str, value: str) -> list[dict[str, str]
     return [{key: k, value: v} for k, v in tags.items()]
 
 
-def _explicit_name(raw: Any) -> str | None:
-    if isinstance(raw, dict) and isinstance(raw.get("StateMachineName"), str) and raw["StateMachineName"]:
-        return str(raw["StateMachineName"])
-    return None
-
-
 _UNKNOWN = object()
 
 
@@ -592,12 +586,8 @@ def _old_property(req: Request, name: str, default: Any) -> Any:
 
 def _old_tags(req: Request) -> dict[str, str] | None:
     """The tags the old properties gave the state machine, ownership included; None if unreadable."""
-    if not isinstance(req.old_properties, dict):
-        return None
-    try:
-        return {**dict(parse_tags("Tags", req.old_properties.get("Tags") or [])), **req.ownership}
-    except ProviderError:
-        return None
+    old = _old_property(req, "Tags", ())
+    return None if old is _UNKNOWN else {**dict(old), **req.ownership}
 
 
 def _policy_document(document: Any) -> Any:
@@ -611,12 +601,9 @@ def _policy_document(document: Any) -> Any:
 
 
 def _old_tag_keys(req: Request) -> list[str]:
-    if req.request_type != "Update" or not isinstance(req.old_properties, dict):
-        return []
-    try:
-        return [k for k, _ in parse_tags("Tags", req.old_properties.get("Tags") or [])]
-    except ProviderError:
-        return []
+    """Keys of the tags the old properties asked for: the ones an update may remove."""
+    old = _old_property(req, "Tags", ()) if req.request_type == "Update" else ()
+    return [] if old is _UNKNOWN else [key for key, _ in old]
 
 
 def _role_description(arn: str, req: Request) -> str:

@@ -154,7 +154,7 @@ class Provider(CfnResource):
             "RequestId": self.RequestId,
             "LogicalResourceId": self.LogicalResourceId,
             "NoEcho": False,
-            "Data": {k: str(v) for k, v in self.Data.items()} if body_ok(status or self.Status) else {},
+            "Data": {k: str(v) for k, v in self.Data.items()} if (status or self.Status) == "SUCCESS" else {},
         }
         if not body["Reason"] and body["Status"] == "FAILED":
             body["Reason"] = "The provider failed without a reason; see its log."
@@ -187,7 +187,3 @@ def service_timeout(event: dict[str, Any]) -> float | None:
     except ValueError:
         return None
     return value if 1 <= value <= 3600 else None
-
-
-def body_ok(status: str) -> bool:
-    return status == "SUCCESS"

@@ -52,10 +52,6 @@ class Resolved:
     container_name: str
     cluster_arn: str
 
-    @property
-    def cluster_name(self) -> str:
-        return self.cluster_arn.rsplit("/", 1)[-1]
-
 
 def resolve(props: Properties, place: Place, aws: Aws) -> Resolved:
     assert props.task_definition is not None
