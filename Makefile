@@ -25,8 +25,8 @@ demo: setup
 	$(PY) -m tests.demo
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench testkit
+	$(BIN)/ruff format --check src tests bench testkit
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from testkit import stacks
 from tests.harness import readback
 from tests.harness.cloudformation import (
     CloudFormation,
@@ -95,7 +96,10 @@ class Demo:
         self.moto = MotoServer(log_file=self.workdir / "moto.log").start()
         self.listener = ResponseListener(tls).start()
         self.function = LambdaFunction(
-            endpoint_url=self.moto.endpoint_url, ca_file=tls.ca_file, log_file=self.workdir / "provider.log"
+            endpoint_url=self.moto.endpoint_url,
+            ca_file=tls.ca_file,
+            log_file=self.workdir / "provider.log",
+            environment=stacks.provider_environment(self.listener.host_and_port),
         )
         say(f"moto (AWS)               {self.moto.endpoint_url}  (Step Functions executions on)")
         say(

@@ -1,8 +1,9 @@
 """Lambda entry point of the Custom::EcsStateMachine provider: wiring only.
 
 CloudFormation invokes this function with a custom resource request; crhelper (through
-`Provider`) dispatches it to create/update/delete below, which parse, act through `Lifecycle`
-and return the PhysicalResourceId. Every outcome ends in exactly one response to CloudFormation.
+`Provider`) checks the ResponseURL and dispatches the request to create/update/delete below. Each
+one confirms with CloudFormation that it made the request, acts through `Lifecycle` and returns the
+PhysicalResourceId. Every outcome ends in exactly one response to CloudFormation.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from ecs_state_machine.authenticity import confirm, still_waiting
 from ecs_state_machine.aws import Aws, Deadline
-from ecs_state_machine.context import SERVICE, Place, place_of, provider_boundary, role_path
-from ecs_state_machine.errors import ProviderError
-from ecs_state_machine.lifecycle import Lifecycle, Request
+from ecs_state_machine.context import SERVICE, Place, place_of
+from ecs_state_machine.errors import ProviderError, Refused
+from ecs_state_machine.lifecycle import Lifecycle
 from ecs_state_machine.provider import Provider
+from ecs_state_machine.request import Request
+from ecs_state_machine.settings import Settings
 
 logger = Logger(service=SERVICE)
 helper = Provider()
 
 
-def _place(event: dict[str, Any], context: Any, aws: Aws) -> Place:
-    if os.environ.get("AWS_SAM_LOCAL"):
+def _place(event: dict[str, Any], context: Any, aws: Aws, settings: Settings) -> Place:
+    if settings.sam_local:
         # `sam local invoke` passes a made-up function ARN: ask which account the credentials are for.
         caller = aws.call("sts", "get_caller_identity", "finding the account of the credentials")
         return Place(
@@ -32,54 +36,67 @@ def _place(event: dict[str, Any], context: Any, aws: Aws) -> Place:
     return place_of(context, event)
 
 
-def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
+def _act(request: Request, context: Any, settings: Settings) -> str | None:
     aws = Aws(Deadline(helper.remaining_ms))
-    return Lifecycle(
-        aws,
-        _place(event, context, aws),
-        role_path=role_path(),
-        enforced_boundary=provider_boundary(),
-        report_id=helper.report_id,
-        timed_out=helper.timed_out,
-    )
+    place = _place({"StackId": request.stack_id}, context, aws, settings)
+    lifecycle = Lifecycle(aws, place, settings, report_id=helper.report_id, timed_out=helper.timed_out)
+    if request.request_type == "Delete" and not lifecycle.is_state_machine_arn(request.physical_id):
+        # A failed Create's id (or one CloudFormation invented): there is nothing to touch.
+        logger.info("nothing to delete: the id is not a state machine of this account and region")
+        return None
+    if settings.sam_local:
+        logger.warning("not confirmed with CloudFormation: running under sam local invoke, there is no stack")
+    else:
+        confirm(aws, request, place)
+    if request.request_type == "Delete":
+        lifecycle.delete(request)
+        return None
+    outcome = lifecycle.create(request) if request.request_type == "Create" else lifecycle.update(request)
+    if (
+        outcome.physical_id != request.physical_id
+        and not settings.sam_local
+        and not still_waiting(aws, request)
+    ):
+        # Cancelled or timed out: CloudFormation will never adopt what this request made.
+        lifecycle.discard(request, outcome.physical_id)
+        raise Refused(
+            "CloudFormation stopped waiting for this request (the stack operation was cancelled or timed "
+            "out); what it made was removed. Deploy again."
+        )
+    helper.Data.update(outcome.data)
+    return outcome.physical_id
 
 
-def _run(action: str, event: dict[str, Any], context: Any) -> str | None:
+def _run(event: dict[str, Any], context: Any) -> str | None:
     request = Request.from_event(event)
     try:
-        lifecycle = _lifecycle(event, context)
-        if action == "delete":
-            lifecycle.delete(request)
-            logger.info("request done", extra={"outcome": "SUCCESS"})
-            return None
-        outcome = lifecycle.create(request) if action == "create" else lifecycle.update(request)
+        physical_id = _act(request, context, Settings.from_environment(os.environ))
     except ProviderError as err:
-        logger.warning("request failed", extra={"outcome": "FAILED", "reason": err.reason})
+        # A Reason may show a property's value: the log names the category and property only.
+        logger.warning(
+            "request failed",
+            extra={
+                "outcome": "FAILED",
+                "error_category": err.category,
+                "property": getattr(err, "prop", None),
+            },
+        )
         raise
     except Exception as err:
-        logger.exception("request failed unexpectedly", extra={"outcome": "FAILED"})
+        logger.exception(
+            "request failed unexpectedly", extra={"outcome": "FAILED", "error_category": "internal"}
+        )
         raise ProviderError(
             f"The provider hit an unexpected {type(err).__name__}; nothing was left half made. "
             f"See the provider's log for RequestId {request.request_id}."
         ) from err
-    helper.Data.update(outcome.data)
-    logger.info("request done", extra={"outcome": "SUCCESS", "physical_id": outcome.physical_id})
-    return outcome.physical_id
+    logger.info("request done", extra={"outcome": "SUCCESS", "physical_id": physical_id})
+    return physical_id
 
 
-@helper.create
-def create(event: dict[str, Any], context: Any) -> str | None:
-    return _run("create", event, context)
-
-
-@helper.update
-def update(event: dict[str, Any], context: Any) -> str | None:
-    return _run("update", event, context)
-
-
-@helper.delete
-def delete(event: dict[str, Any], context: Any) -> str | None:
-    return _run("delete", event, context)
+helper.create(_run)
+helper.update(_run)
+helper.delete(_run)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testkit import stacks
 
 from tests.harness.cloudformation import CloudFormation, CustomResource
 from tests.harness.ecs_world import World, build_world
@@ -40,9 +41,14 @@ def listener(tls: TlsMaterial) -> Iterator[ResponseListener]:
 
 
 @pytest.fixture(scope="session")
-def provider(moto: MotoServer, tls: TlsMaterial, workdir: Path) -> Iterator[LambdaFunction]:
+def provider(
+    moto: MotoServer, tls: TlsMaterial, workdir: Path, listener: ResponseListener
+) -> Iterator[LambdaFunction]:
     function = LambdaFunction(
-        endpoint_url=moto.endpoint_url, ca_file=tls.ca_file, log_file=workdir / "provider.log"
+        endpoint_url=moto.endpoint_url,
+        ca_file=tls.ca_file,
+        log_file=workdir / "provider.log",
+        environment=stacks.provider_environment(listener.host_and_port),
     )
     yield function
     function.close()
@@ -57,6 +63,7 @@ def world(moto: MotoServer) -> World:
 @pytest.fixture
 def cloudformation(provider: LambdaFunction, listener: ResponseListener, world: World) -> CloudFormation:
     listener.clear()
+    stacks.shared().clear()
     return CloudFormation(provider, listener)
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from testkit import stacks
+
 from tests.harness.lambda_runner import Invocation, LambdaFunction
 from tests.harness.moto_server import ACCOUNT_ID, REGION, REPO_ROOT
 from tests.harness.response_listener import Attempt, ResponseListener
@@ -254,7 +256,16 @@ class CloudFormation:
         return event
 
     def send(self, request: dict) -> Step:
-        """Invoke the function asynchronously with ``request`` and collect the response."""
+        """Invoke the function asynchronously with ``request`` and collect the response; CloudFormation's
+        record shows the resource waiting for it meanwhile, and records the answer."""
+        record = stacks.shared()
+        record.waiting(request)
+        step = self.deliver(request)
+        record.heard(request, step.response)
+        return step
+
+    def deliver(self, request: dict) -> Step:
+        """Invoke the function with ``request``, leaving CloudFormation's record as it is."""
         invocations = []
         for _ in range(1 + self.async_retries):
             invocation = self.function.invoke(copy.deepcopy(request))

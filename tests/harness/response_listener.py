@@ -126,6 +126,11 @@ class ResponseListener:
         return self._server.server_address[1]
 
     # URLs
+    @property
+    def host_and_port(self) -> str:
+        """What the provider must be told to answer (ALLOWED_RESPONSE_HOSTS)."""
+        return f"{self._host}:{self.port}"
+
     def response_url(self, stack_id: str, logical_id: str, request_id: str) -> str:
         """A URL shaped like CloudFormation's presigned S3 PUT, pointing at this listener."""
         key = urllib.parse.quote(f"{stack_id}|{logical_id}|{request_id}", safe="/")

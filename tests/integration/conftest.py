@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from testkit import stacks
 
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
 from tests.harness.cloudformation import stringify
@@ -64,6 +65,16 @@ class Cfn:
         return event
 
     def send(self, event: dict[str, Any], timeout_s: float = 300.0) -> dict[str, Any]:
+        """Deliver `event` as CloudFormation does: its record shows the resource waiting for this
+        request while the handler runs, and records the answer once it arrived."""
+        stacks.shared().waiting(event)
+        answer = self.deliver(event, timeout_s)
+        stacks.shared().heard(event, answer)
+        return answer
+
+    def deliver(self, event: dict[str, Any], timeout_s: float = 300.0) -> dict[str, Any]:
+        """Invoke the handler with `event`, leaving CloudFormation's record as it is (a forged or
+        a late request)."""
         import app
 
         before = len(self.responses)
@@ -98,8 +109,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "PERMISSIONS_BOUNDARY",
         "ROLE_PATH",
         "ALLOW_POLICY_STATEMENTS",
+        "PASSABLE_ROLE_PATTERN",
+        "TASK_ROLE_PATTERN",
+        "LOG_GROUP_PATTERN",
+        "ALLOWED_RESPONSE_HOSTS",
+        "AWS_SAM_LOCAL",
     ):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", stacks.shared().endpoint_url)
+    stacks.shared().clear()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)

@@ -239,22 +239,21 @@ def test_update_of_a_state_machine_deleted_out_of_band_recreates_it(cfn, session
     assert machines == [answer["Data"]["Name"]] and len(roles) == 1
 
 
-def test_switching_between_a_created_role_and_role_arn_both_ways(cfn, session, props, estate):
-    own = session.client("iam").create_role(
-        RoleName="team-sfn-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "states.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
+STATES_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def test_switching_between_a_created_role_and_role_arn_both_ways(cfn, session, props, estate, monkeypatch):
+    monkeypatch.setenv("PASSABLE_ROLE_PATTERN", "team-*")
+    own = session.client("iam").create_role(RoleName="team-sfn-role", AssumeRolePolicyDocument=STATES_TRUST)[
+        "Role"
+    ]["Arn"]
     arn = cfn.create(props)["PhysicalResourceId"]
     with_own = {**props, "RoleArn": own}
     answer = cfn.update(arn, with_own, props)
@@ -414,7 +413,12 @@ def test_service_timeout_bounds_the_work_so_cloudformation_hears_the_answer(cfn,
     assert provider_leftovers(session) == ([], [])
 
 
-def test_a_role_the_provider_may_not_pass_names_role_arn_and_the_parameter(cfn, session, props, faults):
+def test_a_role_the_provider_may_not_pass_names_role_arn_and_the_parameter(
+    cfn, session, props, faults, monkeypatch
+):
+    """The pattern admits the role, but IAM (the provider's own PassRole statement) refuses it."""
+    monkeypatch.setenv("PASSABLE_ROLE_PATTERN", "*")
+    session.client("iam").create_role(RoleName="admin", AssumeRolePolicyDocument=STATES_TRUST)
     theirs = "arn:aws:iam::123456789012:role/admin"
     faults.fail(
         "sfn.CreateStateMachine",

@@ -46,6 +46,7 @@ def listener(certificates: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPa
     ca, cert, key = certificates
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))
     server = Listener(cert, key).start()
+    monkeypatch.setenv("ALLOWED_RESPONSE_HOSTS", f"127.0.0.1:{server.port}")
     yield server
     server.stop()
 

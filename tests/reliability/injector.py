@@ -30,7 +30,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from tests.faults import Faults
 
-QUERY_PROTOCOL = {"iam"}
+QUERY_PROTOCOL = {"iam", "cloudformation"}
 
 
 class Crash(BaseException):

@@ -29,6 +29,7 @@ from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 from moto.iam.models import iam_backends
 from moto.stepfunctions.models import stepfunctions_backends
+from testkit import stacks
 
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
 from tests.integration.conftest import Cfn
@@ -61,6 +62,10 @@ UNSET = (
     "ROLE_PATH",
     "AWS_SAM_LOCAL",
     "ALLOW_POLICY_STATEMENTS",
+    "PASSABLE_ROLE_PATTERN",
+    "TASK_ROLE_PATTERN",
+    "LOG_GROUP_PATTERN",
+    "ALLOWED_RESPONSE_HOSTS",
 )
 
 TALLY: Counter[str] = Counter()
@@ -214,6 +219,7 @@ def open_world() -> Iterator[World]:
             mp.delenv(key, raising=False)
         for key, value in ENV.items():
             mp.setenv(key, value)
+        mp.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", stacks.shared().endpoint_url)
         mp.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
         sleeps: list[float] = []
         mp.setitem(Aws.__init__.__kwdefaults__, "sleep", sleeps.append)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from testkit import stacks
 
 from tests.integration.conftest import Context
 from tests.reliability.support import TALLY, Player, World, assert_clean_reason
@@ -196,7 +197,12 @@ ROWS = [
         event=set_(CrHelperData={"Injected": "x"}),
         expect="CREATED",
     ),
-    Bad("extra-fields", event=set_(Foo="bar", ResourceType="Custom::Other"), expect="CREATED"),
+    Bad("extra-fields", event=set_(Foo="bar"), expect="CREATED"),
+    Bad(
+        "resource-type-other",
+        event=set_(ResourceType="AWS::CloudFormation::CustomResource"),
+        reason="not a Custom::EcsStateMachine",
+    ),
     Bad("no-response-url", event=set_(ResponseURL=DROP), expect="IGNORED"),
     Bad("response-url-number", event=set_(ResponseURL=443), expect="IGNORED"),
     Bad("no-request-type", event=set_(RequestType=DROP), expect="IGNORED"),
@@ -303,6 +309,8 @@ def test_bad_input(bad: Bad, fresh: World) -> None:
     if bad.event:
         event = bad.event(event)
     sent = len(world.responses)
+    if isinstance(event, dict) and isinstance(event.get("StackId"), str):
+        stacks.shared().waiting(event)  # CloudFormation sent it: a broken template, not a forgery
     app.lambda_handler(event, Context())  # never raises
     answers = world.responses[sent:]
 

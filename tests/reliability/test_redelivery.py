@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from testkit import stacks
 
 from tests.integration.conftest import Context
 from tests.reliability.injector import Crash, Rule
@@ -124,6 +125,7 @@ def test_a_create_that_died_midway_is_finished_by_lambdas_retry(fresh: World, di
     world = fresh
     cfn = world.player()
     event = cfn.event("Create", world.props)
+    stacks.shared().waiting(event)
     world.arm(Rule(dies_after, kind="crash"))
     sent = len(world.responses)
     with pytest.raises(Crash):
@@ -150,6 +152,7 @@ def test_a_replacement_that_died_midway_is_finished_by_lambdas_retry(fresh: Worl
     new = {**world.props, "StateMachineName": "crash-b"}
     arn = cfn.create(old)["PhysicalResourceId"]
     event = update_event(cfn, arn, new, old)
+    stacks.shared().waiting(event)
     world.arm(Rule(dies_after, kind="crash"))
     with pytest.raises(Crash):
         app.lambda_handler(event, Context())
@@ -170,6 +173,7 @@ def test_a_delete_that_died_midway_is_finished_by_lambdas_retry(fresh: World, di
     cfn = world.player()
     arn = cfn.create(world.props)["PhysicalResourceId"]
     event = cfn.event("Delete", world.props, PhysicalResourceId=arn)
+    stacks.shared().waiting(event)
     world.arm(Rule(dies_after, kind="crash"))
     with pytest.raises(Crash):
         app.lambda_handler(event, Context())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import stacks
 
 from tests.reliability.injector import Rule
 from tests.reliability.listener import HANG, Listener, refusing_url
@@ -184,6 +185,7 @@ def test_the_handler_delivers_one_response_through_a_flaky_endpoint(
     event = cfn.event("Create", world.props, ResponseURL=listener.url(QUERY))
     from tests.integration.conftest import Context
 
+    stacks.shared().waiting(event)
     app.lambda_handler(event, Context())
     answered = [a for a in listener.attempts if a.answered == 200]
     assert len(answered) == 1 and len(listener.attempts) == 2
@@ -191,6 +193,8 @@ def test_the_handler_delivers_one_response_through_a_flaky_endpoint(
     assert sent["Status"] == "SUCCESS" and sent["RequestId"] == event["RequestId"]
     delete = cfn.event("Delete", world.props, PhysicalResourceId=sent["PhysicalResourceId"])
     delete["ResponseURL"] = listener.url(QUERY)
+    stacks.shared().heard(event, sent)
+    stacks.shared().waiting(delete)
     app.lambda_handler(delete, Context())
     assert json.loads(listener.attempts[-1].body)["Status"] == "SUCCESS"
     assert world.leftovers() == ([], [])

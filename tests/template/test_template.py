@@ -104,6 +104,12 @@ class Stack:
         if name in self.refs:
             return self.refs[name]
         assert name in self.template["Resources"], f"Ref to unknown {name}"
+        resource = self.template["Resources"][name]
+        if "Condition" in resource:
+            assert self.condition(resource["Condition"]), f"Ref to {name}, which this stack does not create"
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":  # Ref is the policy's ARN
+            path = resource["Properties"].get("Path", "/")
+            return f"arn:{self.partition}:iam::{self.account}:policy{path}{self.physical_name(name)}"
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -244,7 +250,12 @@ def environment(stack: Stack) -> dict[str, str]:
 VARIANTS = {
     "defaults": {},
     "boundary": {"PermissionsBoundaryArn": BOUNDARY},
-    "narrow-pass-role": {"PassableRolePattern": "sfn/*"},
+    "pass-roles": {"PassableRolePattern": "sfn/*"},
+    "everything-open": {
+        "PassableRolePattern": "*",
+        "AllowPolicyStatements": "true",
+        "ReservedConcurrency": "20",
+    },
 }
 
 
@@ -304,8 +315,6 @@ def test_permissions_management_is_limited_to_what_the_provider_is_for(stack):
         "iam:passrole",
         "logs:putresourcepolicy",
     }
-    if not stack.refs["PermissionsBoundaryArn"]:
-        reviewed.add("iam:deleterolepermissionsboundary")
     assert set(findings["PERMISSIONS_MANAGEMENT_ACTIONS"]["actions"]) == reviewed
 
 
@@ -336,15 +345,14 @@ def test_provider_holds_a_permission_for_every_aws_call_it_makes(stack):
     calls = aws_operations_the_provider_calls()
     assert {service for service, _ in calls} >= {"iam", "ecs", "stepfunctions"}
     policy = provider_policy(stack)
-    boundary_set = bool(stack.refs["PermissionsBoundaryArn"])
     missing = []
     for service, operation in sorted(calls):
         model = session.get_service_model(service)
         names = {xform_name(name): name for name in model.operation_names}
         assert operation in names, f"{service} has no operation {operation}"
         action = f"{model.signing_name}:{names[operation]}"
-        if boundary_set and action == "iam:DeleteRolePermissionsBoundary":
-            continue  # never needed: with an enforced boundary every role keeps it
+        if action == "iam:DeleteRolePermissionsBoundary":
+            continue  # never needed: the stack always configures a boundary, and every role keeps it
         if action == "sts:GetCallerIdentity":
             continue  # needs no permission (and only `sam local invoke` calls it)
         if not granting(policy, action):
@@ -368,12 +376,18 @@ def test_no_action_uses_a_wildcard(stack):
 
 
 def test_iam_actions_touch_only_the_provider_role_path(stack):
+    """IAM writes only on the provider's path; the one read beyond it is of the roles stacks may hand
+    over (PassableRolePattern), to check that they trust Step Functions."""
     role_path = environment(stack)["ROLE_PATH"]
     roles_on_path = f"arn:aws:iam::{ACCOUNT}:role{role_path}*"
+    handed = f"arn:aws:iam::{ACCOUNT}:role/{stack.refs['PassableRolePattern']}"
     for statement in provider_policy(stack)["Statement"]:
         iam_actions = [
             a for a in as_list(statement["Action"]) if a.startswith("iam:") and a != "iam:PassRole"
         ]
+        if iam_actions == ["iam:GetRole"] and as_list(statement["Resource"]) == [handed]:
+            assert stack.refs["PassableRolePattern"], "no role may be read when none may be handed over"
+            continue
         if iam_actions:
             assert as_list(statement["Resource"]) == [roles_on_path], statement
 
@@ -402,7 +416,9 @@ def test_provider_may_pass_the_roles_it_creates_and_the_allowed_existing_roles(t
         statements = granting(provider_policy(stack), "iam:PassRole")
         return any(fnmatch.fnmatchcase(arn, r) for s in statements for r in as_list(s["Resource"]))
 
-    everything = Stack(template)
+    defaults = Stack(template)
+    assert passable(defaults, created) and not passable(defaults, existing) and not passable(defaults, other)
+    everything = Stack(template, {"PassableRolePattern": "*"})
     assert passable(everything, created) and passable(everything, existing) and passable(everything, other)
     narrowed = Stack(template, {"PassableRolePattern": "sfn/*"})
     assert passable(narrowed, created) and passable(narrowed, existing)
@@ -412,28 +428,36 @@ def test_provider_may_pass_the_roles_it_creates_and_the_allowed_existing_roles(t
 ROLE_WRITES = ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary")
 
 
-def test_a_configured_boundary_is_required_on_every_role_the_provider_writes(template):
-    policy = provider_policy(Stack(template, {"PermissionsBoundaryArn": BOUNDARY}))
+OWN_BOUNDARY = (
+    f"arn:aws:iam::{ACCOUNT}:policy/ecs-state-machine/ecs-state-machine-StateMachineRoleBoundary-SAMPLE"
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "enforced"), [("", OWN_BOUNDARY), (BOUNDARY, BOUNDARY)], ids=["own", "given"]
+)
+def test_a_boundary_is_required_on_every_role_the_provider_writes(template, given, enforced):
+    stack = Stack(template, {"PermissionsBoundaryArn": given})
+    policy = provider_policy(stack)
     for action in ROLE_WRITES:
         statements = granting(policy, action)
         assert statements, action
         for statement in statements:
-            assert statement["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}
+            assert statement["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": enforced}}
     assert not granting(policy, "iam:DeleteRolePermissionsBoundary")
+    assert ("StateMachineRoleBoundary" in template["Resources"]) and stack.condition("UseOwnBoundary") == (
+        not given
+    )
 
 
-def test_without_a_boundary_consumers_choose_their_own(template):
-    policy = provider_policy(Stack(template))
-    for action in (*ROLE_WRITES, "iam:DeleteRolePermissionsBoundary"):
-        statements = granting(policy, action)
-        assert any("Condition" not in s for s in statements), action
-
-
-@pytest.mark.parametrize("boundary", ["", BOUNDARY], ids=["no-boundary", "boundary"])
-def test_provider_is_told_the_boundary_and_role_path(template, boundary):
-    stack = Stack(template, {"PermissionsBoundaryArn": boundary})
+@pytest.mark.parametrize(
+    ("given", "enforced"), [("", OWN_BOUNDARY), (BOUNDARY, BOUNDARY)], ids=["own", "given"]
+)
+def test_provider_is_told_the_boundary_and_role_path(template, given, enforced):
+    stack = Stack(template, {"PermissionsBoundaryArn": given})
     env = environment(stack)
-    assert env["PERMISSIONS_BOUNDARY"] == boundary
+    assert env["PERMISSIONS_BOUNDARY"] == enforced
+    assert stack.render(template["Outputs"]["PermissionsBoundaryArn"]["Value"]) == enforced
     assert env["ROLE_PATH"] == "/ecs-state-machine/"
     assert stack.render(template["Outputs"]["RolePath"]["Value"]) == env["ROLE_PATH"]
 
@@ -569,3 +593,171 @@ def test_examples_are_accepted_by_the_provider(path):
     for logical_id, attribute in get_atts(example):
         if logical_id in resources:
             assert attribute in ATTRIBUTES, f"{logical_id}.{attribute}"
+
+
+# --- secure by default -------------------------------------------------------------------------------
+
+
+def test_parameter_defaults_are_the_secure_ones(template):
+    defaults = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
+    assert defaults["AllowPolicyStatements"] == "false"
+    assert defaults["PassableRolePattern"] == ""
+    assert defaults["PermissionsBoundaryArn"] == ""  # the stack's own boundary, not none
+    assert defaults["LogGroupPattern"] == "/aws/vendedlogs/states/*"
+    assert defaults["TaskRolePattern"] == "*"
+
+
+def test_every_setting_reaches_the_function_from_a_parameter(template):
+    """Each variable `Settings.from_environment` reads (but the test-only ones) comes from the stack."""
+    from ecs_state_machine.settings import Settings
+
+    env = environment(Stack(template))
+    source = (ROOT / "src/handler/ecs_state_machine/settings.py").read_text()
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"\)', source))
+    assert read - set(env) == {"ALLOWED_RESPONSE_HOSTS", "AWS_SAM_LOCAL"}, read - set(env)
+    settings = Settings.from_environment(env)
+    assert settings.allow_policy_statements is False and settings.passable_role_pattern == ""
+    assert settings.permissions_boundary == OWN_BOUNDARY and settings.allowed_response_hosts == ()
+
+
+def test_the_provider_reads_cloudformation_only_to_confirm_requests(stack):
+    policy = provider_policy(stack)
+    statements = [
+        s for s in policy["Statement"] if any(a.startswith("cloudformation:") for a in as_list(s["Action"]))
+    ]
+    assert len(statements) == 1
+    (statement,) = statements
+    assert sorted(as_list(statement["Action"])) == [
+        "cloudformation:DescribeStackResource",
+        "cloudformation:DescribeStacks",
+    ]
+    assert as_list(statement["Resource"]) == [f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/*/*"]
+
+
+def test_state_machines_are_written_only_with_the_provider_ownership_tag(stack):
+    from ecs_state_machine.request import OWNER_LOGICAL, OWNER_STACK
+
+    policy = provider_policy(stack)
+    for action in ("states:CreateStateMachine", "states:TagResource"):
+        (statement,) = granting(policy, action)
+        assert statement["Condition"] == {
+            "Null": {f"aws:RequestTag/{OWNER_STACK}": "false", f"aws:RequestTag/{OWNER_LOGICAL}": "false"}
+        }, action
+    for action in ("states:UpdateStateMachine", "states:DeleteStateMachine", "states:UntagResource"):
+        (statement,) = granting(policy, action)
+        assert statement["Condition"]["Null"] == {f"aws:ResourceTag/{OWNER_STACK}": "false"}, action
+    (untag,) = granting(policy, "states:UntagResource")
+    assert untag["Condition"]["ForAllValues:StringNotLike"] == {"aws:TagKeys": "ecs-state-machine:*"}
+
+
+def boundary_policy(stack: Stack) -> dict:
+    return stack.render(
+        stack.template["Resources"]["StateMachineRoleBoundary"]["Properties"]["PolicyDocument"]
+    )
+
+
+def allowed_by(boundary: dict, statement: dict) -> list[str]:
+    """The (action, resource) pairs of `statement` that no boundary statement allows. A boundary
+    statement allows a pair when its action and resource patterns match and every condition it sets
+    is set the same way by the statement (so the granted request always satisfies it)."""
+    refused = []
+    for action in as_list(statement["Action"]):
+        for resource in as_list(statement["Resource"]):
+            if not any(
+                any(fnmatch.fnmatchcase(action, a) for a in as_list(b["Action"]))
+                and any(fnmatch.fnmatchcase(resource, r) for r in as_list(b["Resource"]))
+                and all(
+                    statement.get("Condition", {}).get(op) == cond
+                    for op, cond in b.get("Condition", {}).items()
+                )
+                for b in boundary["Statement"]
+            ):
+                refused.append(f"{action} on {resource}")
+    return refused
+
+
+def rendered_policies() -> list[dict]:
+    """Role policies the provider renders, across modes and options (TaskDefinition mode with every
+    pattern, tags, logging and tracing; a Definition with a Distributed Map)."""
+    from ecs_state_machine.plan import Plan
+    from ecs_state_machine.properties import parse
+    from ecs_state_machine.resolved import Resolved, TaskDefinition, grant_for
+
+    td = TaskDefinition(
+        arn=f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/nightly:3",
+        family="nightly",
+        revision=3,
+        containers=("app",),
+        network_mode="awsvpc",
+        compatibilities=("FARGATE",),
+        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/nightly-task",
+        execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/service/nightly-execution",
+    )
+    resolved = Resolved(td, "app", f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/batch")
+    group = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/nightly"
+    policies = []
+    for pattern in ("RUN_JOB", "REQUEST_RESPONSE", "WAIT_FOR_TASK_TOKEN"):
+        for pin in ("true", "false"):
+            props = parse(
+                {
+                    "TaskDefinition": "nightly",
+                    "IntegrationPattern": pattern,
+                    "PinRevision": pin,
+                    "Subnets": ["subnet-0a1b2c3d"],
+                    "PropagateTags": "TASK_DEFINITION",
+                    "Logging": {"Level": "ALL", "LogGroupArn": group},
+                    "TracingEnabled": "true",
+                }
+            )
+            policies.append(render.render_role_policy(props, resolved))
+    grant = grant_for("RUN_JOB", resolved.cluster_arn, (td,), exact=True, propagate_tags=True)
+    plan = Plan(
+        definition={},
+        policy=render.role_policy([grant], logging_enabled=True, tracing_enabled=True),
+        data={},
+        logging={},
+        tracing={},
+        runs_child_executions=True,
+    )
+    policies.append(plan.policy_for(f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:nightly-a1b2"))
+    return policies
+
+
+def test_the_default_boundary_allows_everything_the_provider_grants(template):
+    stack = Stack(template, region="eu-west-1")
+    boundary = boundary_policy(stack)
+    analyzed = analyze_policy_string(json.dumps(boundary))
+    # The Service Authorization Reference lists DescribeExecution on `execution*` and `express*`
+    # (either one); parliament reads the pair as both required. The boundary names executions only.
+    findings = [
+        f"{f.issue}: {f.detail}"
+        for f in analyzed.findings
+        if not (
+            f.issue == "RESOURCE_MISMATCH" and [d["action"] for d in f.detail] == ["states:DescribeExecution"]
+        )
+    ]
+    assert not findings, findings
+    for policy in rendered_policies():
+        for statement in policy["Statement"]:
+            assert not allowed_by(boundary, statement), (statement["Sid"], allowed_by(boundary, statement))
+
+
+def test_the_default_boundary_refuses_what_the_provider_never_grants(template):
+    boundary = boundary_policy(Stack(template, {"TaskRolePattern": "batch/*"}))
+    for statement in (
+        {
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{ACCOUNT}:role/admin",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{ACCOUNT}:role/batch/job",
+            "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        },
+        {"Action": "ecs:TagResource", "Resource": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task/batch/x"},
+        {"Action": "s3:GetObject", "Resource": "arn:aws:s3:::secrets/*"},
+        {"Action": "iam:CreateRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/x"},
+        {"Action": "ecs:RunTask", "Resource": f"arn:aws:ecs:us-west-2:{ACCOUNT}:task-definition/x:1"},
+    ):
+        assert allowed_by(boundary, statement), statement

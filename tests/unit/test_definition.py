@@ -11,9 +11,9 @@ from statelint.linter import Linter
 
 from ecs_state_machine.definition import ecs_tasks, pin
 from ecs_state_machine.errors import PropertyError
-from ecs_state_machine.grants import TaskGrant
 from ecs_state_machine.properties import parse
 from ecs_state_machine.render import role_policy
+from ecs_state_machine.resolved import TaskGrant
 from tests.integration.conftest import stringify
 
 NETWORK = {"AwsvpcConfiguration": {"Subnets": ["subnet-0a1b2c3d"], "SecurityGroups": ["sg-0e4f5a6b"]}}
@@ -232,7 +232,7 @@ BAD = [
             "Definition": three_task_workflow(),
             "PolicyStatements": [{"Effect": "Allow", "Action": "sns:Publish"}],
         },
-        "PolicyStatements[0]: needs exactly one of Resource",
+        "PolicyStatements[0].Resource: is required. Add Resource to PolicyStatements[0].",
     ),
 ]
 

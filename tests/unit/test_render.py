@@ -12,7 +12,8 @@ from statelint.linter import Linter
 
 from ecs_state_machine.properties import parse
 from ecs_state_machine.render import render_definition, render_role_policy, render_trust_policy
-from ecs_state_machine.resolve import Resolved, TaskDefinition
+from ecs_state_machine.resolved import Resolved, TaskDefinition
+from ecs_state_machine.settings import matches
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -230,16 +231,28 @@ def test_partition_region_and_account_come_from_the_resolved_arns():
     assert "arn:aws-cn:events:cn-north-1:210987654321:rule/StepFunctionsGetEventsForECSTaskRule" in text
 
 
-def test_trust_policy_guards_against_the_confused_deputy():
-    trust = render_trust_policy("aws", "us-east-1", "123456789012")
+def test_trust_policy_lets_only_its_own_state_machine_assume_the_role():
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nightly"
+    trust = render_trust_policy(arn)
     assert_parliament_clean(trust, trust=True)
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "states.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "123456789012"},
-        "ArnLike": {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:*"},
-    }
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    patterns = statement["Condition"]["ArnLike"]["aws:SourceArn"]
+
+    def admitted(source: str) -> bool:
+        return any(matches(pattern, source) for pattern in patterns)
+
+    for own in (arn, f"{arn}:3", f"{arn}:live", f"{arn}/shards:1f2e"):
+        assert admitted(own), own
+    for other in (
+        "arn:aws:states:us-east-1:123456789012:stateMachine:nightly-copy",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:nightl",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:other:nightly",
+        "arn:aws:states:us-west-2:123456789012:stateMachine:nightly",
+    ):
+        assert not admitted(other), other
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)

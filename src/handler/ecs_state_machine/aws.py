@@ -86,8 +86,13 @@ class Aws:
                 self._clients[service] = shared_client(service)
         return self._clients[service]
 
-    def call(self, service: str, operation: str, action: str, **kwargs: Any) -> Any:
-        """Call `service.operation(**kwargs)`; `action` says what it was for, in a Reason."""
+    def call(
+        self, service: str, operation: str, action: str, *, propagation: bool = False, **kwargs: Any
+    ) -> Any:
+        """Call `service.operation(**kwargs)`; `action` says what it was for, in a Reason.
+
+        With `propagation`, the IAM-propagation AccessDenied messages are retried too: only for a
+        call that hands Step Functions a role this request just wrote, or whose trust was checked."""
         method = getattr(self.client(service), operation)
         started = self._clock()
         attempt = 0
@@ -95,7 +100,7 @@ class Aws:
             try:
                 return method(**kwargs)
             except (ClientError, BotoCoreError) as err:
-                if not is_transient(err):
+                if not (is_transient(err) or (propagation and is_propagation_error(err))):
                     raise AwsError(err, action) from err
                 attempt += 1
                 delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
@@ -108,6 +113,10 @@ class Aws:
                         ) from err
                     raise AwsError(err, action) from err
                 self._sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds`, never past the deadline's reserve."""
+        self._sleep(max(0.0, min(seconds, self.deadline.left())))
 
 
 # Clients of boto3's default session, kept for the sandbox's life: building one reads the service

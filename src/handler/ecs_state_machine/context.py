@@ -11,7 +11,6 @@ from typing import Any
 _LAMBDA_ARN = re.compile(r"^arn:([^:]+):lambda:([^:]+):(\d{12}):function:")
 _STACK_ARN = re.compile(r"^arn:([^:]+):cloudformation:([^:]+):(\d{12}):stack/([^/]+)/")
 
-ROLE_PATH_DEFAULT = "/ecs-state-machine/"
 SERVICE = "ecs-state-machine"
 
 
@@ -64,21 +63,3 @@ def role_name_for(state_machine_arn: str) -> str:
     Delete that only knows the ARN can find the role, even if the state machine never came to be."""
     name = state_machine_arn.rsplit(":", 1)[-1]
     return f"{name[:47]}-{digest(state_machine_arn, length=16)}"
-
-
-def role_path() -> str:
-    path = os.environ.get("ROLE_PATH") or ROLE_PATH_DEFAULT
-    if not path.startswith("/"):
-        path = "/" + path
-    if not path.endswith("/"):
-        path += "/"
-    return path
-
-
-def provider_boundary() -> str | None:
-    return os.environ.get("PERMISSIONS_BOUNDARY") or None
-
-
-def policy_statements_allowed() -> bool:
-    """The provider stack's AllowPolicyStatements: may stacks add their own role statements?"""
-    return (os.environ.get("ALLOW_POLICY_STATEMENTS") or "true").strip().lower() != "false"

@@ -79,6 +79,7 @@ class EcsTask:
     network_configured: bool
     launch_type: str | None
     propagate_tags: bool
+    role_overrides: tuple[tuple[str, str], ...] = ()  # (TaskRoleArn or ExecutionRoleArn, literal ARN)
 
     @property
     def payload_key(self) -> str:
@@ -89,7 +90,18 @@ class EcsTask:
 
 
 def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
-    """The Definition property (a map, or a JSON string) with ${Name} substituted and types restored."""
+    """The Definition property (a map, or a JSON string) with ${Name} substituted and types restored.
+
+    The size the document will have is counted before anything is substituted: a few kilobytes of
+    placeholders, each standing for a long value, must not become gigabytes in memory."""
+    size = substituted_size(raw, substitutions)
+    if size > DEFINITION_LIMIT:
+        raise PropertyError(
+            "DefinitionSubstitutions",
+            MISSING,
+            f"would make the Definition {size} characters, over Step Functions' {DEFINITION_LIMIT}",
+            "Use fewer or shorter substitutions.",
+        )
     if isinstance(raw, str):
         text = _substitute_text(raw, substitutions)
         try:
@@ -123,6 +135,30 @@ def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
             "Definition", MISSING, "is larger than Step Functions' 1 MB limit", "Split the workflow."
         )
     return _restore_types(document)
+
+
+def substituted_size(raw: Any, substitutions: Mapping[str, str]) -> int:
+    """How long the document's text will be once every ${Name} is replaced (JSON-escaped in a JSON
+    string), without building it."""
+    growth = {name: len(json.dumps(value)) - 2 for name, value in substitutions.items()}
+    total = 0
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+            total += 2 * len(node)
+        elif isinstance(node, list):
+            stack.extend(node)
+            total += len(node) + 1
+        elif isinstance(node, str):
+            total += len(node)
+            for match in _SUBSTITUTION.finditer(node):
+                total += growth.get(match.group(1), 0) - len(match.group(0))
+        else:
+            total += len(str(node))
+    return total
 
 
 def _value_of(match: re.Match[str], substitutions: Mapping[str, str]) -> str:
@@ -231,9 +267,41 @@ def ecs_tasks(document: dict[str, Any]) -> list[EcsTask]:
                 network_configured=any(k.startswith("NetworkConfiguration") for k in payload),
                 launch_type=_static(payload, "LaunchType", jsonata),
                 propagate_tags=_static(payload, "PropagateTags", jsonata) == "TASK_DEFINITION",
+                role_overrides=_role_overrides(path, payload_key, payload, jsonata),
             )
         )
     return found
+
+
+ROLE_OVERRIDES = ("TaskRoleArn", "ExecutionRoleArn")
+
+
+def _role_overrides(
+    path: str, payload_key: str, payload: dict[str, Any], jsonata: bool
+) -> tuple[tuple[str, str], ...]:
+    """The literal role overrides of a RunTask state. A role chosen at run time (`Overrides.$`,
+    `TaskRoleArn.$`, a JSONata expression) could be any role the state machine may pass, the
+    execution role of another task included: it is refused."""
+    where = f"Definition.{path}.{payload_key}.Overrides"
+    fix = "Remove it: a task runs with the roles of its own revision (override containers in ContainerOverrides)."
+    if "Overrides.$" in payload or (jsonata and isinstance(payload.get("Overrides"), str)):
+        raise PropertyError(
+            where, MISSING, "is chosen at run time and could swap in another task's role", fix
+        )
+    overrides = payload.get("Overrides")
+    if not isinstance(overrides, dict):
+        return ()
+    found = []
+    for key in ROLE_OVERRIDES:
+        if f"{key}.$" in overrides:
+            raise PropertyError(f"{where}.{key}.$", MISSING, "chooses a role at run time", fix)
+        value = overrides.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or (jsonata and _JSONATA.match(value)):
+            raise PropertyError(f"{where}.{key}", value, "chooses a role at run time", fix)
+        found.append((key, value))
+    return tuple(found)
 
 
 def _static(payload: dict[str, Any], key: str, jsonata: bool, default: str | None = None) -> str | None:

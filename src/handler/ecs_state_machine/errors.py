@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 REASON_LIMIT = 255
 VALUE_LIMIT = 60
@@ -26,7 +26,12 @@ PROPAGATION_MESSAGES = (
 
 
 class ProviderError(Exception):
-    """A failure the stack author can act on. Its message is the CloudFormation Reason."""
+    """A failure the stack author can act on. Its message is the CloudFormation Reason.
+
+    `category` is what the provider's log says of it: a Reason may show a property's value, so
+    the log carries the category (and, for a property, its name), never the Reason."""
+
+    category = "provider"
 
     def __init__(self, message: str) -> None:
         super().__init__(fit(message))
@@ -38,6 +43,8 @@ class ProviderError(Exception):
 
 class PropertyError(ProviderError):
     """A property has a value that cannot work. The Reason names it, shows the value, says the fix."""
+
+    category = "property"
 
     def __init__(self, prop: str, value: Any, problem: str, fix: str = "") -> None:
         self.prop = prop
@@ -53,6 +60,12 @@ class PropertyError(ProviderError):
                 head = head[: max(room - 3, 40)] + "..."
             message = f"{head}. {fix}" if fix else head
         super().__init__(message)
+
+
+class Refused(ProviderError):
+    """A request CloudFormation did not make (or no longer waits for): nothing was changed."""
+
+    category = "refused"
 
 
 class _Missing:
@@ -137,10 +150,12 @@ _THROTTLING = {
 
 
 def is_transient(err: BaseException) -> bool:
-    """Errors worth another try after botocore's own retries gave up."""
-    if isinstance(err, BotoCoreError) and not isinstance(err, ClientError):
-        return True
-    return error_code(err) in _THROTTLING or is_propagation_error(err)
+    """Errors worth another try after botocore's own retries gave up: throttling, a service that is
+    briefly unavailable, and a connection that failed. A request botocore refused to send
+    (ParamValidationError, no credentials, ...) fails the same way every time."""
+    if isinstance(err, BotoCoreError):
+        return isinstance(err, HTTPClientError | ConnectionError)
+    return error_code(err) in _THROTTLING
 
 
 def translate(err: BaseException, action: str) -> ProviderError:
@@ -162,7 +177,7 @@ def translate(err: BaseException, action: str) -> ProviderError:
             f"The provider was denied {action}: {message}. Check the provider stack's function role "
             "(template.yaml) and any SCP or permissions boundary that applies to it."
         )
-    if code in _THROTTLING or isinstance(err, BotoCoreError):
+    if code in _THROTTLING or isinstance(err, HTTPClientError | ConnectionError):
         return ProviderError(
             f"AWS kept failing while {action} ({code}: {message}). This is transient: retry the deployment."
         )

@@ -9,52 +9,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 
-from . import render
 from .aws import Aws, AwsError
 from .context import SERVICE, Place, default_state_machine_name, role_name_for
 from .errors import PropertyError, ProviderError
-from .plan import Plan, make_plan
-from .properties import OWNERSHIP_TAG_PREFIX, SCHEMA, Properties, parse
+from .plan import Documents, Plan, make_plan
+from .properties import SCHEMA, Properties, parse
+from .request import Request
+from .settings import Settings
 
 logger = Logger(service=SERVICE, child=True)
 
-OWNER_STACK = f"{OWNERSHIP_TAG_PREFIX}stack-id"
-OWNER_LOGICAL = f"{OWNERSHIP_TAG_PREFIX}logical-id"
 POLICY_NAME = "ecs-state-machine"
 _STATE_MACHINE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-
-
-@dataclass(frozen=True)
-class Request:
-    request_type: str
-    stack_id: str
-    request_id: str
-    logical_id: str
-    physical_id: str = ""
-    properties: Any = field(default_factory=dict)
-    old_properties: Any = field(default_factory=dict)
-
-    @classmethod
-    def from_event(cls, event: dict[str, Any]) -> Request:
-        return cls(
-            request_type=str(event.get("RequestType", "")),
-            stack_id=str(event.get("StackId", "")),
-            request_id=str(event.get("RequestId", "")),
-            logical_id=str(event.get("LogicalResourceId", "")),
-            physical_id=str(event.get("PhysicalResourceId", "") or ""),
-            properties=event.get("ResourceProperties", {}),
-            old_properties=event.get("OldResourceProperties", {}),
-        )
-
-    @property
-    def ownership(self) -> dict[str, str]:
-        return {OWNER_STACK: self.stack_id, OWNER_LOGICAL: self.logical_id}
 
 
 @dataclass(frozen=True)
@@ -68,16 +40,15 @@ class Lifecycle:
         self,
         aws: Aws,
         place: Place,
+        settings: Settings,
         *,
-        role_path: str,
-        enforced_boundary: str | None = None,
         report_id: Callable[[str], None] = lambda _id: None,
         timed_out: Callable[[], bool] = lambda: False,
     ) -> None:
         self.aws = aws
         self.place = place
-        self.role_path = role_path
-        self.enforced_boundary = enforced_boundary
+        self.settings = settings
+        self.role_path = settings.role_path
         self.report_id = report_id
         self.timed_out = timed_out
 
@@ -88,19 +59,19 @@ class Lifecycle:
             req.stack_id, req.logical_id, req.request_id
         )
         arn = self.place.state_machine_arn(name)
-        plan = make_plan(props, self.place, self.aws)
+        plan = make_plan(props, self.place, self.aws, self.settings)
         return self._deploy(req, props, plan, arn, report=True)
 
     def update(self, req: Request) -> Outcome:
         props = parse(req.properties)
         current_arn = req.physical_id
-        owned = self._ownership(current_arn, req) if self._is_state_machine_arn(current_arn) else None
+        owned = self._ownership(current_arn, req) if self.is_state_machine_arn(current_arn) else None
         if owned is False:
             raise ProviderError(
                 f"PhysicalResourceId {current_arn} is a state machine this resource does not own "
                 "(ownership tags differ); it was left untouched. Remove the resource from the stack."
             )
-        plan = make_plan(props, self.place, self.aws)
+        plan = make_plan(props, self.place, self.aws, self.settings)
         fresh_name = default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
         if owned is None:
             return self._recreate(req, props, plan, current_arn, fresh_name)
@@ -139,7 +110,7 @@ class Lifecycle:
 
     def delete(self, req: Request) -> None:
         arn = req.physical_id
-        if not self._is_state_machine_arn(arn):
+        if not self.is_state_machine_arn(arn):
             logger.info("nothing to delete: the id is not a state machine of this account and region")
             return
         owned = self._ownership(arn, req)
@@ -149,6 +120,10 @@ class Lifecycle:
         elif owned is False:
             logger.warning("state machine not deleted: it belongs to another stack or resource")
         self._delete_role_if_owned(role_name_for(arn), req)
+
+    def discard(self, req: Request, arn: str) -> None:
+        """Remove the state machine `arn` this request made, and its role (ownership checked)."""
+        self.delete(Request("Delete", req.stack_id, req.request_id, req.logical_id, physical_id=arn))
 
     # ------------------------------------------------------------------ steps
     def _deploy(self, req: Request, props: Properties, plan: Plan, arn: str, report: bool = False) -> Outcome:
@@ -167,6 +142,7 @@ class Lifecycle:
         name = arn.rsplit(":", 1)[-1]
         explicit = bool(props.state_machine_name)
         role = ("role", role_name_for(arn))
+        docs = plan.documents(arn)
         made: list[tuple[str, str]] = []
         try:
             # None: no such state machine (for a generated name: none known of yet).
@@ -174,7 +150,7 @@ class Lifecycle:
             if report:
                 self.report_id(arn)
             self._check_time()
-            role_arn, role_created = self._ensure_role(req, props, plan, arn)
+            role_arn, role_created = self._ensure_role(req, props, docs, arn)
             if not role_created and not props.role_arn and not explicit:
                 # The role was there already: an earlier try of this request made it, and perhaps
                 # the state machine too.
@@ -183,19 +159,19 @@ class Lifecycle:
                 # Also a role adopted for a state machine that does not exist: an earlier try of
                 # this request made it (its CreateRole answer was lost, or the function died).
                 made.append(role)
-            definition = json.dumps(plan.definition, separators=(",", ":"))
             if existing is None:
                 try:
                     self.aws.call(
                         "stepfunctions",
                         "create_state_machine",
                         f"creating state machine {name}",
+                        propagation=True,
                         name=name,
-                        definition=definition,
+                        definition=docs.definition,
                         roleArn=role_arn,
                         type=props.state_machine_type,
-                        loggingConfiguration=render.logging_configuration(props),
-                        tracingConfiguration=render.tracing_configuration(props),
+                        loggingConfiguration=docs.logging,
+                        tracingConfiguration=docs.tracing,
                         tags=_tag_list(self._desired_tags(req, props), "key", "value"),
                     )
                     made.append(("state_machine", arn))
@@ -212,7 +188,7 @@ class Lifecycle:
                         # here on must not delete the role under it.
                         made.remove(role)
             if existing is not None:
-                self._update_state_machine(arn, definition, role_arn, props)
+                self._update_state_machine(arn, docs, role_arn)
                 self._sync_state_machine_tags(arn, req, props)
             self._check_time()
             return self._outcome(arn, role_arn, plan)
@@ -230,13 +206,13 @@ class Lifecycle:
 
     def _update_in_place(self, req: Request, props: Properties, plan: Plan, arn: str) -> Outcome:
         made: list[tuple[str, str]] = []
+        docs = plan.documents(arn)
         try:
             self._check_time()
-            role_arn, role_created = self._ensure_role(req, props, plan, arn, expect_existing=True)
+            role_arn, role_created = self._ensure_role(req, props, docs, arn, expect_existing=True)
             if role_created:
                 made.append(("role", role_name_for(arn)))
-            definition = json.dumps(plan.definition, separators=(",", ":"))
-            self._update_state_machine(arn, definition, role_arn, props)
+            self._update_state_machine(arn, docs, role_arn)
         except BaseException:
             self._undo(made, req)
             raise
@@ -252,32 +228,34 @@ class Lifecycle:
         if self.timed_out():
             raise ProviderError("The provider ran out of time; the timeout answer was already sent.")
 
-    def _update_state_machine(self, arn: str, definition: str, role_arn: str, props: Properties) -> None:
+    def _update_state_machine(self, arn: str, docs: Documents, role_arn: str) -> None:
         self.aws.call(
             "stepfunctions",
             "update_state_machine",
             f"updating state machine {arn.rsplit(':', 1)[-1]}",
+            propagation=True,
             stateMachineArn=arn,
-            definition=definition,
+            definition=docs.definition,
             roleArn=role_arn,
-            loggingConfiguration=render.logging_configuration(props),
-            tracingConfiguration=render.tracing_configuration(props),
+            loggingConfiguration=docs.logging,
+            tracingConfiguration=docs.tracing,
         )
 
     def _ensure_role(
-        self, req: Request, props: Properties, plan: Plan, arn: str, expect_existing: bool = False
+        self, req: Request, props: Properties, docs: Documents, arn: str, expect_existing: bool = False
     ) -> tuple[str, bool]:
         """The role the state machine runs with, and whether this call created it. With
         `expect_existing` (an update in place) the role is read first rather than created first."""
         if props.role_arn:
+            self._check_trusted(props.role_arn, arn)
             return props.role_arn, False
         name = role_name_for(arn)
-        boundary = self._boundary(props)
-        trust = json.dumps(
-            render.render_trust_policy(self.place.partition, self.place.region, self.place.account)
-        )
-        document = plan.policy_for(arn)
-        policy = json.dumps(document, separators=(",", ":")) if document["Statement"] else None
+        boundary = self.settings.permissions_boundary or props.role_permissions_boundary
+        if not self.settings.permissions_boundary:
+            logger.warning(
+                "no permissions boundary is configured: the role is created without the provider's"
+            )
+        trust, policy = docs.trust, docs.policy
         desired_tags = self._desired_tags(req, props)
         found = self._get_role(name) if expect_existing else None
         if found is not None:
@@ -343,6 +321,31 @@ class Lifecycle:
                 return None
             raise
 
+    def _check_trusted(self, role_arn: str, arn: str) -> None:
+        """A role the stack hands over must let Step Functions assume it for this state machine, or
+        CreateStateMachine fails with the message IAM propagation also gives: fail at once, with
+        a Reason, rather than retry as if IAM were catching up."""
+        name = role_arn.rsplit("/", 1)[-1]
+        try:
+            role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
+        except AwsError as err:
+            if err.code == "NoSuchEntity":
+                raise PropertyError(
+                    "RoleArn", role_arn, "no such role in this account", "Check the ARN."
+                ) from None
+            raise
+        if role.get("Arn") != role_arn:
+            raise PropertyError(
+                "RoleArn", role_arn, f"names role {name} on another path", "Use the role's exact ARN."
+            )
+        if not trusts_step_functions(_policy_document(role.get("AssumeRolePolicyDocument")), arn):
+            raise PropertyError(
+                "RoleArn",
+                role_arn,
+                "does not let states.amazonaws.com assume it for this state machine",
+                "Allow sts:AssumeRole to the service principal states.amazonaws.com in its trust policy.",
+            )
+
     def _adopt_role(
         self,
         name: str,
@@ -357,7 +360,7 @@ class Lifecycle:
         if role is None:
             role = self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"]
         role_tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
-        if role.get("Path") != self.role_path or not _owned(role_tags, req):
+        if role.get("Path") != self.role_path or not req.owns(role_tags):
             raise ProviderError(
                 f"IAM role {name} exists but does not belong to this resource (path or ownership tags differ). "
                 "Rename the state machine (StateMachineName) or delete that role."
@@ -399,18 +402,6 @@ class Lifecycle:
             )
         return dict(role)
 
-    def _boundary(self, props: Properties) -> str | None:
-        if self.enforced_boundary:
-            if props.role_permissions_boundary and props.role_permissions_boundary != self.enforced_boundary:
-                raise PropertyError(
-                    "RolePermissionsBoundary",
-                    props.role_permissions_boundary,
-                    f"differs from the boundary this provider puts on every role ({self.enforced_boundary})",
-                    "Remove RolePermissionsBoundary, or set it to that ARN.",
-                )
-            return self.enforced_boundary
-        return props.role_permissions_boundary
-
     def _sync_state_machine_tags(self, arn: str, req: Request, props: Properties) -> None:
         desired = self._desired_tags(req, props)
         stale = [k for k in _old_tag_keys(req) if k not in desired]
@@ -434,7 +425,7 @@ class Lifecycle:
         return {**dict(props.tags), **req.ownership}
 
     # ------------------------------------------------------------------ reading and removing
-    def _is_state_machine_arn(self, arn: str) -> bool:
+    def is_state_machine_arn(self, arn: str) -> bool:
         prefix = self.place.state_machine_arn("")
         name = arn[len(prefix) :] if arn.startswith(prefix) else ""
         return 1 <= len(name) <= 80 and set(name) <= _STATE_MACHINE_NAME_CHARS
@@ -487,7 +478,7 @@ class Lifecycle:
             if err.code in ("ResourceNotFound", "StateMachineDoesNotExist"):
                 return False if described else None
             raise
-        if _owned({t["key"]: t["value"] for t in listed.get("tags", [])}, req):
+        if req.owns({t["key"]: t["value"] for t in listed.get("tags", [])}):
             return True
         if described:
             return False
@@ -501,7 +492,7 @@ class Lifecycle:
                 return
             raise
         role_tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
-        if role.get("Path") != self.role_path or not _owned(role_tags, req):
+        if role.get("Path") != self.role_path or not req.owns(role_tags):
             logger.warning("role not deleted: it belongs to another stack or resource", extra={"role": name})
             return
         self._delete_role(name)
@@ -558,10 +549,6 @@ class Lifecycle:
         )
 
 
-def _owned(tags: dict[str, str], req: Request) -> bool:
-    return tags.get(OWNER_STACK) == req.stack_id and tags.get(OWNER_LOGICAL) == req.logical_id
-
-
 def _tag_list(tags: dict[str, str], key: str, value: str) -> list[dict[str, str]]:
     return [{key: k, value: v} for k, v in tags.items()]
 
@@ -598,6 +585,50 @@ def _policy_document(document: Any) -> Any:
         except ValueError:
             return document
     return document
+
+
+def trusts_step_functions(document: Any, state_machine_arn: str) -> bool:
+    """Whether a trust policy lets states.amazonaws.com assume the role for `state_machine_arn`.
+    Conditions on aws:SourceArn and aws:SourceAccount are read; any other condition is taken to hold
+    (IAM has the last word: a role that still refuses is retried as propagation, within the budget)."""
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        principals = (
+            (statement.get("Principal") or {}) if isinstance(statement.get("Principal"), dict) else {}
+        )
+        services = principals.get("Service", [])
+        services = [services] if isinstance(services, str) else services
+        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        if not any(
+            s == "states.amazonaws.com" or (s.startswith("states.") and s.endswith(".amazonaws.com"))
+            for s in services
+        ):
+            continue
+        if _conditions_hold(statement.get("Condition") or {}, state_machine_arn):
+            return True
+    return False
+
+
+def _conditions_hold(conditions: Any, state_machine_arn: str) -> bool:
+    from .settings import matches
+
+    context = {"aws:sourcearn": state_machine_arn, "aws:sourceaccount": state_machine_arn.split(":")[4]}
+    for operator, entries in conditions.items() if isinstance(conditions, dict) else []:
+        for key, expected in entries.items() if isinstance(entries, dict) else []:
+            actual = context.get(str(key).lower())
+            if actual is None:
+                continue
+            values = [expected] if isinstance(expected, str) else list(expected)
+            like = operator.endswith("Like")
+            known = operator.startswith(("StringEquals", "StringLike", "ArnEquals", "ArnLike"))
+            if known and not any(matches(v, actual) if like else v == actual for v in values):
+                return False
+    return True
 
 
 def _old_tag_keys(req: Request) -> list[str]:

@@ -1,5 +1,6 @@
-"""From validated properties to everything the lifecycle writes: the definition, the role's
-policy, and the attributes returned to CloudFormation. Both modes meet here."""
+"""From validated properties to every document the lifecycle writes: the definition, the role's
+inline and trust policies, the logging and tracing configuration, and the attributes returned to
+CloudFormation. Both modes meet here; the lifecycle only writes what the plan says."""
 
 from __future__ import annotations
 
@@ -8,18 +9,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from .context import policy_statements_allowed
-from .errors import MISSING, PropertyError, ProviderError
-from .render import render_definition, render_role_policy, role_policy
-from .resolve import check_role_place, resolve, resolve_definition
+from . import render
+from .errors import ProviderError
+from .resolve import resolve, resolve_definition
+from .rules import check_properties
 
 if TYPE_CHECKING:
     from .aws import Aws
     from .context import Place
     from .properties import Properties
+    from .settings import Settings
 
 # IAM's limit on the inline policies of one role, counted without white space.
 ROLE_POLICY_LIMIT = 10_240
+
+
+@dataclass(frozen=True)
+class Documents:
+    """What is written for one state machine ARN (the role's policies name it)."""
+
+    definition: str
+    policy: str | None  # None: the state machine calls nothing and needs no permission
+    trust: str
+    logging: dict[str, Any]
+    tracing: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -27,46 +40,39 @@ class Plan:
     definition: dict[str, Any]
     policy: dict[str, Any]
     data: dict[str, str]
+    logging: dict[str, Any]
+    tracing: dict[str, Any]
     runs_child_executions: bool = False  # a Distributed Map starts executions of its own state machine
 
     def policy_for(self, state_machine_arn: str) -> dict[str, Any]:
         """The role policy for the state machine `state_machine_arn` (which a Distributed Map needs)."""
         if not self.runs_child_executions:
             return self.policy
-        partition, region, account, name = (state_machine_arn.split(":")[i] for i in (1, 3, 4, 6))
-        statements = [
-            *self.policy["Statement"],
-            {
-                "Sid": "DistributedMapStart",
-                "Effect": "Allow",
-                "Action": "states:StartExecution",
-                "Resource": state_machine_arn,
-            },
-            {
-                "Sid": "DistributedMapWatch",
-                "Effect": "Allow",
-                "Action": ["states:DescribeExecution", "states:StopExecution"],
-                "Resource": f"arn:{partition}:states:{region}:{account}:execution:{name}/*",
-            },
-        ]
-        return {**self.policy, "Statement": statements}
+        return {
+            **self.policy,
+            "Statement": [*self.policy["Statement"], *render.child_execution_statements(state_machine_arn)],
+        }
 
-
-def make_plan(props: Properties, place: Place, aws: Aws) -> Plan:
-    check_role_place(props, place)
-    if props.policy_statements and not policy_statements_allowed():
-        raise PropertyError(
-            "PolicyStatements",
-            MISSING,
-            "is turned off for this account (the provider stack sets AllowPolicyStatements=false)",
-            "Remove it and give RoleArn with a role you manage for the other integrations.",
+    def documents(self, state_machine_arn: str) -> Documents:
+        policy = self.policy_for(state_machine_arn)
+        return Documents(
+            definition=json.dumps(self.definition, separators=(",", ":")),
+            policy=json.dumps(policy, separators=(",", ":")) if policy["Statement"] else None,
+            trust=json.dumps(render.render_trust_policy(state_machine_arn), separators=(",", ":")),
+            logging=self.logging,
+            tracing=self.tracing,
         )
+
+
+def make_plan(props: Properties, place: Place, aws: Aws, settings: Settings) -> Plan:
+    check_properties(props, place, settings)
+    logging_enabled = bool(props.logging and props.logging.enabled)
     if props.definition is None:
-        resolved = resolve(props, place, aws)
+        resolved = resolve(props, place, aws, settings)
         td = resolved.task_definition
         plan = Plan(
-            definition=render_definition(props, resolved),
-            policy=render_role_policy(props, resolved),
+            definition=render.render_definition(props, resolved),
+            policy=render.render_role_policy(props, resolved),
             data={
                 "TaskDefinitionArn": td.arn,
                 "TaskDefinitionRevision": str(td.revision),
@@ -74,19 +80,23 @@ def make_plan(props: Properties, place: Place, aws: Aws) -> Plan:
                 "ContainerName": resolved.container_name,
                 "ContainerNames": ",".join(td.containers),
             },
+            logging=render.logging_configuration(props),
+            tracing=render.tracing_configuration(props),
         )
     else:
         asl.validate(props.definition)
-        resolved_definition = resolve_definition(props, place, aws)
+        resolved_definition = resolve_definition(props, place, aws, settings)
         plan = Plan(
             definition=resolved_definition.document,
-            policy=role_policy(
+            policy=render.role_policy(
                 list(resolved_definition.grants),
-                logging_enabled=bool(props.logging and props.logging.enabled),
+                logging_enabled=logging_enabled,
                 tracing_enabled=props.tracing_enabled,
                 extra=props.policy_statements,
             ),
             data={"TaskDefinitionArns": ",".join(resolved_definition.task_definition_arns)},
+            logging=render.logging_configuration(props),
+            tracing=render.tracing_configuration(props),
             runs_child_executions=asl.has_distributed_map(props.definition),
         )
     size = len(json.dumps(plan.policy_for(place.state_machine_arn("x" * 80)), separators=(",", ":")))

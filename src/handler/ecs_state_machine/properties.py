@@ -48,6 +48,8 @@ _CAPACITY_PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _JSONPATH = re.compile(r"^\$\$?(?:\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\\\x00-\x1f]{1,128}'\]|\[[0-9]{1,6}\])*$")
 _ERROR_NAME = re.compile(r"^[\x20-\x7e]{1,256}$")
 
+SUBSTITUTION_LIMIT = 65_536  # characters in one DefinitionSubstitutions value
+
 TRUE = ("true", "True", "TRUE", "1", "yes")
 FALSE = ("false", "False", "FALSE", "0", "no")
 
@@ -222,7 +224,7 @@ def _map(prop: str, raw: Any, allowed: tuple[str, ...], required: tuple[str, ...
             )
     for key in required:
         if key not in raw:
-            raise PropertyError(f"{prop}.{key}", MISSING, "is required", "")
+            raise PropertyError(f"{prop}.{key}", MISSING, "is required", f"Add {key} to {prop}.")
     return dict(raw)
 
 
@@ -417,6 +419,10 @@ def substitutions(prop: str, raw: Any) -> tuple[tuple[str, str], ...]:
             value = "true" if value else "false"
         if not isinstance(value, str | int | float):
             raise PropertyError(f"{prop}.{key}", value, "must be a string, number or boolean", "")
+        if len(str(value)) > SUBSTITUTION_LIMIT:
+            raise PropertyError(
+                f"{prop}.{key}", MISSING, f"is longer than {SUBSTITUTION_LIMIT} characters", "Shorten it."
+            )
         pairs.append((key, str(value)))
     return tuple(pairs)
 
@@ -431,26 +437,40 @@ def families(prop: str, raw: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+_STATEMENT_KEYS = ("Sid", "Effect", "Action", "Resource", "Condition")
+_SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$")
 
 
 def policy_statements(prop: str, raw: Any) -> tuple[dict[str, Any], ...]:
+    """The stack's own statements for other integrations (SNS, Lambda, ...). A statement that names
+    what it grants is reviewable; `NotAction`, `NotResource` and `*` actions grant what nobody
+    listed, and are refused."""
     statements = []
     for index, entry in enumerate(_list(prop, raw, 1, 50)):
         where = f"{prop}[{index}]"
-        item = _map(where, entry, _STATEMENT_KEYS, required=("Effect",))
+        for negated in ("NotAction", "NotResource"):
+            if isinstance(entry, Mapping) and negated in entry:
+                base = negated[3:]
+                raise PropertyError(
+                    f"{where}.{negated}",
+                    MISSING,
+                    "grants everything it does not list",
+                    f"List what it grants in {base}.",
+                )
+        item = _map(where, entry, _STATEMENT_KEYS, required=("Effect", "Action", "Resource"))
         _enum(f"{where}.Effect", item["Effect"], ("Allow", "Deny"))
-        if ("Action" in item) == ("NotAction" in item):
-            raise PropertyError(where, MISSING, "needs exactly one of Action and NotAction", "")
-        if ("Resource" in item) == ("NotResource" in item):
-            raise PropertyError(where, MISSING, "needs exactly one of Resource and NotResource", "")
-        for key in ("Action", "NotAction", "Resource", "NotResource"):
-            if key in item:
-                values = item[key] if isinstance(item[key], list) else [item[key]]
-                if not values or not all(isinstance(v, str) and v for v in values):
-                    raise PropertyError(
-                        f"{where}.{key}", item[key], "must be a string or a list of strings", ""
-                    )
+        for key in ("Action", "Resource"):
+            values = item[key] if isinstance(item[key], list) else [item[key]]
+            if not values or not all(isinstance(v, str) and v for v in values):
+                raise PropertyError(f"{where}.{key}", item[key], "must be a string or a list of strings", "")
+        for action in item["Action"] if isinstance(item["Action"], list) else [item["Action"]]:
+            if action.strip() == "*" or _SERVICE_WILDCARD.match(action.strip().lower()):
+                raise PropertyError(
+                    f"{where}.Action",
+                    action,
+                    "grants every action of a service",
+                    "List the actions the integration needs.",
+                )
         if "Condition" in item and not isinstance(item["Condition"], Mapping):
             raise PropertyError(f"{where}.Condition", item["Condition"], "must be a map", "")
         statements.append(dict(item))

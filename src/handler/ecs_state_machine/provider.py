@@ -10,6 +10,7 @@ replaces those four behaviours.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +20,10 @@ from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from . import response
+from .authenticity import response_host, response_url_problem
 from .context import SERVICE
 from .errors import ProviderError, show
+from .settings import Settings
 
 logger = Logger(service=SERVICE, child=True)
 # crhelper logs whole events at DEBUG, ResponseURL (a credential) included: keep it quiet.
@@ -65,6 +68,13 @@ class Provider(CfnResource):
         if not isinstance(event, dict) or any(not isinstance(event.get(k), str) for k in REQUIRED_EVENT_KEYS):
             # Without these there is no one to answer: this is not a CloudFormation request.
             logger.error("not a CloudFormation custom resource request; ignored")
+            return
+        problem = response_url_problem(event["ResponseURL"], Settings.from_environment(os.environ))
+        if problem:
+            # Answering would send a request wherever the event says: nothing is answered or done.
+            logger.error(
+                f"request ignored: {problem}", extra={"response_host": response_host(event["ResponseURL"])}
+            )
             return
         self._answered = False
         self._timed_out.clear()

@@ -10,9 +10,8 @@ import json
 import re
 from typing import Any
 
-from .grants import TaskGrant
 from .properties import Properties
-from .resolve import Resolved
+from .resolved import Resolved, TaskGrant, grant_for
 
 TASK_STATE = "RunTask"
 EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
@@ -141,12 +140,11 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
 
 
 def single_task_grant(props: Properties, resolved: Resolved) -> TaskGrant:
-    td = resolved.task_definition
-    return TaskGrant(
-        pattern=props.integration_pattern,
-        cluster_arn=resolved.cluster_arn,
-        run_task_resources=(td.arn if props.pin_revision else f"{td.family_arn_prefix}:*",),
-        pass_roles=td.roles,
+    return grant_for(
+        props.integration_pattern,
+        resolved.cluster_arn,
+        (resolved.task_definition,),
+        exact=props.pin_revision,
         propagate_tags=props.propagate_tags == "TASK_DEFINITION",
     )
 
@@ -265,8 +263,11 @@ def render_role_policy(props: Properties, resolved: Resolved) -> dict[str, Any]:
     )
 
 
-def render_trust_policy(partition: str, region: str, account: str) -> dict[str, Any]:
-    """Step Functions may assume the role only for state machines of this account and region."""
+def render_trust_policy(state_machine_arn: str) -> dict[str, Any]:
+    """Step Functions may assume the role only for this one state machine: its own ARN, and the
+    ARNs Step Functions derives from it (`name:version`, `name:alias`, `name/map-run-label`). A
+    state machine name holds neither ':' nor '/', so no other state machine matches."""
+    account = state_machine_arn.split(":")[4]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -276,7 +277,13 @@ def render_trust_policy(partition: str, region: str, account: str) -> dict[str, 
                 "Action": "sts:AssumeRole",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:states:{region}:{account}:stateMachine:*"},
+                    "ArnLike": {
+                        "aws:SourceArn": [
+                            state_machine_arn,
+                            f"{state_machine_arn}:*",
+                            f"{state_machine_arn}/*",
+                        ]
+                    },
                 },
             }
         ],
@@ -295,3 +302,22 @@ def logging_configuration(props: Properties) -> dict[str, Any]:
 
 def tracing_configuration(props: Properties) -> dict[str, Any]:
     return {"enabled": props.tracing_enabled}
+
+
+def child_execution_statements(state_machine_arn: str) -> list[dict[str, Any]]:
+    """A Distributed Map starts, watches and stops child executions of its own state machine."""
+    partition, region, account, name = (state_machine_arn.split(":")[i] for i in (1, 3, 4, 6))
+    return [
+        {
+            "Sid": "DistributedMapStart",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": state_machine_arn,
+        },
+        {
+            "Sid": "DistributedMapWatch",
+            "Effect": "Allow",
+            "Action": ["states:DescribeExecution", "states:StopExecution"],
+            "Resource": f"arn:{partition}:states:{region}:{account}:execution:{name}/*",
+        },
+    ]

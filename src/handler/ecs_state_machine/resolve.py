@@ -9,54 +9,28 @@ invalid combination fails before anything is created.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError
 from .errors import MISSING, PropertyError, choices
-from .grants import TaskGrant
 from .properties import Properties, TaskDefinitionRef
+from .resolved import Resolved, ResolvedDefinition, TaskDefinition, TaskGrant, grant_for
+from .rules import check_task_roles
 
 if TYPE_CHECKING:
     from .aws import Aws
     from .context import Place
+    from .definition import EcsTask
+    from .settings import Settings
 
 _REVISION_ARN = re.compile(r"^arn:([^:]+):ecs:([^:]+):(\d{12}):task-definition/([A-Za-z0-9_-]+):(\d+)$")
 
 
-@dataclass(frozen=True)
-class TaskDefinition:
-    """The facts about one task definition revision that rendering needs."""
-
-    arn: str
-    family: str
-    revision: int
-    containers: tuple[str, ...]
-    network_mode: str
-    compatibilities: tuple[str, ...]
-    task_role_arn: str | None
-    execution_role_arn: str | None
-
-    @property
-    def family_arn_prefix(self) -> str:
-        return self.arn.rsplit(":", 1)[0]
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r for r in (self.task_role_arn, self.execution_role_arn) if r))
-
-
-@dataclass(frozen=True)
-class Resolved:
-    task_definition: TaskDefinition
-    container_name: str
-    cluster_arn: str
-
-
-def resolve(props: Properties, place: Place, aws: Aws) -> Resolved:
+def resolve(props: Properties, place: Place, aws: Aws, settings: Settings) -> Resolved:
     assert props.task_definition is not None
     _check_place(props, place)
     task_definition = resolve_task_definition(props.task_definition, aws)
+    check_task_roles(task_definition, "TaskDefinition", place, settings)
     container = _container(props, task_definition)
     _check_network(props, task_definition)
     cluster_arn = resolve_cluster(props.cluster, aws)
@@ -80,18 +54,6 @@ def _check_place(props: Properties, place: Place) -> None:
     assert props.task_definition is not None
     check_arn_place("TaskDefinition", props.task_definition.arn, place)
     check_arn_place("Cluster", props.cluster, place)
-
-
-def check_role_place(props: Properties, place: Place) -> None:
-    if props.role_arn:
-        partition, account = props.role_arn.split(":")[1], props.role_arn.split(":")[4]
-        if (partition, account) != (place.partition, place.account):
-            raise PropertyError(
-                "RoleArn",
-                props.role_arn,
-                f"is not in this account ({place.account})",
-                "Use a role of this account.",
-            )
 
 
 def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws, prop: str = "TaskDefinition") -> TaskDefinition:
@@ -247,14 +209,7 @@ def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
 
 
 # --------------------------------------------------------------------------- Definition mode
-@dataclass(frozen=True)
-class ResolvedDefinition:
-    document: dict[str, Any]  # pinned
-    grants: tuple[TaskGrant, ...]
-    task_definition_arns: tuple[str, ...]  # in state order; states that choose at run time are skipped
-
-
-def resolve_definition(props: Properties, place: Place, aws: Aws) -> ResolvedDefinition:
+def resolve_definition(props: Properties, place: Place, aws: Aws, settings: Settings) -> ResolvedDefinition:
     """Resolve, check and pin every ECS task state of a Definition; one TaskGrant per state."""
     from .definition import ecs_tasks, pin
     from .properties import task_definition_ref
@@ -269,6 +224,7 @@ def resolve_definition(props: Properties, place: Place, aws: Aws) -> ResolvedDef
     def revision(ref: TaskDefinitionRef, prop: str) -> TaskDefinition:
         if ref.text not in revisions:
             revisions[ref.text] = resolve_task_definition(ref, aws, prop)
+            check_task_roles(revisions[ref.text], prop, place, settings)
         return revisions[ref.text]
 
     for task in ecs_tasks(props.definition):
@@ -292,17 +248,21 @@ def resolve_definition(props: Properties, place: Place, aws: Aws) -> ResolvedDef
                     "is chosen at run time, so it cannot be resolved or permissioned at deploy time",
                     "Name a family, or list the families it may take in AllowDynamicTaskDefinitions.",
                 )
-            families = [
+            if task.role_overrides:
+                key = task.role_overrides[0][0]
+                raise PropertyError(
+                    task.where("Overrides", key),
+                    task.role_overrides[0][1],
+                    "overrides a role of a task definition chosen at run time",
+                    "Remove it: a task runs with the roles of its own revision.",
+                )
+            families = tuple(
                 revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
                 for family in props.allow_dynamic_task_definitions
-            ]
+            )
             grants.append(
-                TaskGrant(
-                    pattern=task.pattern,
-                    cluster_arn=cluster_arn,
-                    run_task_resources=tuple(f"{td.family_arn_prefix}:*" for td in families),
-                    pass_roles=tuple(dict.fromkeys(role for td in families for role in td.roles)),
-                    propagate_tags=task.propagate_tags,
+                grant_for(
+                    task.pattern, cluster_arn, families, exact=False, propagate_tags=task.propagate_tags
                 )
             )
             pinned[task.path] = (None, cluster_arn)
@@ -329,16 +289,27 @@ def resolve_definition(props: Properties, place: Place, aws: Aws) -> ResolvedDef
                 "Add NetworkConfiguration.AwsvpcConfiguration with Subnets.",
             )
         check_fargate(task.where("LaunchType"), task.launch_type, td)
+        _check_role_overrides(task, td)
         exact = props.pin_revision or ref.revision is not None
         pinned[task.path] = (td.arn if exact else td.family, cluster_arn)
         grants.append(
-            TaskGrant(
-                pattern=task.pattern,
-                cluster_arn=cluster_arn,
-                run_task_resources=(td.arn if exact else f"{td.family_arn_prefix}:*",),
-                pass_roles=td.roles,
-                propagate_tags=task.propagate_tags,
-            )
+            grant_for(task.pattern, cluster_arn, (td,), exact=exact, propagate_tags=task.propagate_tags)
         )
         arns.append(td.arn)
     return ResolvedDefinition(pin(props.definition, pinned), tuple(grants), tuple(arns))
+
+
+def _check_role_overrides(task: EcsTask, td: TaskDefinition) -> None:
+    """A state may name its revision's own roles in Overrides (harmless), never another role: the
+    execution role of its own revision as its task role (the container would run with the
+    execution role's secrets), nor any role of another task."""
+    own = {"TaskRoleArn": td.task_role_arn, "ExecutionRoleArn": td.execution_role_arn}
+    for key, value in task.role_overrides:
+        if value != own[key]:
+            what = "task role" if key == "TaskRoleArn" else "execution role"
+            raise PropertyError(
+                task.where("Overrides", key),
+                value,
+                f"is not the {what} of {td.label} (a task may pass only its own revision's roles)",
+                "Remove it, or register a revision that names that role.",
+            )

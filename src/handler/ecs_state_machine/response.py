@@ -8,10 +8,12 @@ function's time. The URL is a credential: it is never logged.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -75,6 +77,40 @@ def tls_context() -> ssl.SSLContext:
         return _TLS[key]
 
 
+class _Attempt(threading.Thread):
+    """One PUT, in a thread of its own so that the sender can stop waiting for it: a server that
+    answers one byte a second never trips a socket timeout, which bounds each read, not the whole."""
+
+    def __init__(self, host: str, port: int, path: str, data: bytes, timeout: float) -> None:
+        super().__init__(daemon=True)
+        self._args = (host, port, path, data, timeout)
+        self._connection: http.client.HTTPSConnection | None = None
+        self.status: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        host, port, path, data, timeout = self._args
+        try:
+            self._connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context())
+            self._connection.request(
+                "PUT", path, body=data, headers={"Content-Type": "", "Content-Length": str(len(data))}
+            )
+            self.status = self._connection.getresponse().status
+        except (OSError, http.client.HTTPException) as err:
+            self.error = err
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+
+    def abort(self) -> None:
+        """Cut the connection under the thread (it then ends at once, with an error)."""
+        connection = self._connection
+        sock = connection.sock if connection is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 def send(
     url: str,
     body: dict[str, Any],
@@ -84,7 +120,8 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> bool:
-    """PUT `body` to `url`. True once CloudFormation's endpoint accepted it."""
+    """PUT `body` to `url`. True once CloudFormation's endpoint accepted it. The whole send, every
+    attempt and pause included, ends within `budget` seconds however slowly the server answers."""
     data = encode(body)
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
@@ -94,30 +131,40 @@ def send(
     if parts.query:
         path += "?" + parts.query
     started = clock()
-    for attempt in range(1, attempts + 1):
-        timeout = max(1.0, min(ATTEMPT_TIMEOUT, budget - (clock() - started)))
-        try:
-            connection = http.client.HTTPSConnection(
-                parts.hostname, parts.port or 443, timeout=timeout, context=tls_context()
+    for attempt_number in range(1, attempts + 1):
+        left = budget - (clock() - started)
+        if left <= 0:
+            break
+        attempt = _Attempt(
+            parts.hostname, parts.port or 443, path, data, max(0.5, min(ATTEMPT_TIMEOUT, left))
+        )
+        attempt.start()
+        attempt.join(left)
+        if attempt.is_alive():
+            attempt.abort()
+            logger.warning("response not delivered: out of time", extra={"attempt": attempt_number})
+            break
+        if attempt.status is not None and attempt.status < 400:
+            logger.info(
+                "response delivered",
+                extra={
+                    "status": body.get("Status"),
+                    "http_status": attempt.status,
+                    "attempt": attempt_number,
+                },
             )
-            try:
-                connection.request(
-                    "PUT", path, body=data, headers={"Content-Type": "", "Content-Length": str(len(data))}
-                )
-                status = connection.getresponse().status
-            finally:
-                connection.close()
-            if status < 400:
-                logger.info(
-                    "response delivered",
-                    extra={"status": body.get("Status"), "http_status": status, "attempt": attempt},
-                )
-                return True
-            logger.warning("response refused", extra={"http_status": status, "attempt": attempt})
-        except (OSError, http.client.HTTPException) as err:
-            logger.warning("response not delivered", extra={"error": type(err).__name__, "attempt": attempt})
-        delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-        if attempt == attempts or clock() - started + delay > budget:
+            return True
+        if attempt.status is not None:
+            logger.warning(
+                "response refused", extra={"http_status": attempt.status, "attempt": attempt_number}
+            )
+        else:
+            logger.warning(
+                "response not delivered",
+                extra={"error": type(attempt.error).__name__, "attempt": attempt_number},
+            )
+        delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt_number - 1)) * random.uniform(0.5, 1.0)
+        if attempt_number == attempts or clock() - started + delay > budget:
             break
         sleep(delay)
     logger.error(
