@@ -14,7 +14,14 @@ an Update changes only the task definition revision. The rule weighed for idempo
 every resource written or deleted is first read for its ownership tags, unless this very request
 created it (the provider promises never to change or delete what it does not own).
 
-Create (5)
+Every request (the provider promises to act only on requests CloudFormation really made)
+  cloudformation.DescribeStackResource  CloudFormation's own record of the resource: its type, its
+                              status and physical id must show it waiting for exactly this request.
+                              An event's StackId and ids prove nothing: anyone who may deploy with
+                              the ServiceToken may invoke the function with an event of their own.
+
+Create (7)
+  cloudformation.DescribeStackResource  (see above)
   ecs.DescribeTaskDefinition  containers, network mode, launch compatibility and the task's roles
                               (for iam:PassRole): neither document can be written without them.
   ecs.DescribeClusters        the cluster's ARN and that it is ACTIVE: the provider promises to fail
@@ -22,13 +29,17 @@ Create (5)
   iam.CreateRole              the state machine's role, with the ownership tags in the same call.
   iam.PutRolePolicy           its permissions.
   sfn.CreateStateMachine      the state machine, with the ownership tags in the same call.
+  cloudformation.DescribeStackResource  again: if CloudFormation stopped waiting meanwhile (the stack
+                              operation was cancelled or timed out) it will never adopt what was
+                              made, and nobody would ever delete it.
   No read before the writes: the generated name hashes the RequestId, so it can collide only with a
   second delivery of the same request, which CreateRole's EntityAlreadyExists (or, with RoleArn,
   CreateStateMachine's StateMachineAlreadyExists) reveals; only then are the ownership reads needed.
   An explicit StateMachineName would add one read (sfn.ListTagsForResource) before the writes,
   since CreateStateMachine returns an existing machine with the same definition instead of failing.
 
-Update, in place, after a new revision (6)
+Update, in place, after a new revision (7)
+  cloudformation.DescribeStackResource  (see above)
   sfn.ListTagsForResource     existence (ResourceNotFound: recreate) and ownership (foreign tags:
                               refuse) of the PhysicalResourceId, in one read.
   ecs.DescribeTaskDefinition  the new revision's facts, as on Create.
@@ -43,7 +54,8 @@ Update, in place, after a new revision (6)
   sfn.UpdateStateMachine      the new definition.
   Not needed: tags, type and role choice are unchanged, as the old and new properties say.
 
-Delete (5)
+Delete (6)
+  cloudformation.DescribeStackResource  (see above)
   sfn.ListTagsForResource     existence and ownership: a Delete after a failed Create may carry the
                               ARN of another resource's state machine (a name already taken).
   sfn.DeleteStateMachine      (idempotent: a machine already DELETING needs no special case)
@@ -72,6 +84,7 @@ OWNER_STACK = "ecs-state-machine:stack-id"
 OWNER_LOGICAL = "ecs-state-machine:logical-id"
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CFN = boto3.client("cloudformation", config=_CONFIG)
 ECS = boto3.client("ecs", config=_CONFIG)
 IAM = boto3.client("iam", config=_CONFIG)
 SFN = boto3.client("stepfunctions", config=_CONFIG)
@@ -134,10 +147,21 @@ def _role_owned(role: str, event: dict[str, Any]) -> bool:
     return found["Path"] == ROLE_PATH and all(tags.get(k) == v for k, v in _tags(event).items())
 
 
+def _waiting(event: dict[str, Any]) -> bool:
+    """Whether CloudFormation's record shows the resource waiting for this request."""
+    record = CFN.describe_stack_resource(
+        StackName=event["StackId"], LogicalResourceId=event["LogicalResourceId"]
+    )["StackResourceDetail"]
+    status = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}
+    return record["ResourceStatus"] == status[event["RequestType"]]
+
+
 def handle(event: dict[str, Any], context: Any, documents: dict[str, dict[str, Any]]) -> None:
     _, partition, _, region, account = context.invoked_function_arn.split(":")[:5]
     props = event["ResourceProperties"]
     kind = event["RequestType"]
+    if not _waiting(event):
+        raise RuntimeError("CloudFormation does not wait for this request")
     if kind == "Create":
         stack = event["StackId"].split("/")[1]
         name = f"{stack}-{event['LogicalResourceId']}-{_digest(event['StackId'], event['LogicalResourceId'], event['RequestId'], length=12)}"
@@ -162,6 +186,8 @@ def handle(event: dict[str, Any], context: Any, documents: dict[str, dict[str, A
                 "tags": [{"key": k, "value": v} for k, v in tags.items()],
             }
         )
+        if not _waiting(event):
+            raise RuntimeError("CloudFormation stopped waiting for this request")
     elif kind == "Update":
         arn = event["PhysicalResourceId"]
         if not _owned(arn, event):

@@ -152,7 +152,9 @@ def _outlasts(window: float, timeout_s: float, seed: int = 0) -> float | None:
     state = random.getstate()
     random.seed(seed)
     try:
-        aws.call("stepfunctions", "create_state_machine", "creating state machine x", name="x")
+        aws.call(
+            "stepfunctions", "create_state_machine", "creating state machine x", propagation=True, name="x"
+        )
     except Exception:
         return None
     finally:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from testkit import stacks
 from tests.harness.cloudformation import CloudFormation, Stack
 from tests.harness.lambda_runner import LambdaFunction
 from tests.harness.moto_server import REPO_ROOT, MotoServer
@@ -98,7 +99,11 @@ class Bench:
             endpoint_url=self.moto.endpoint_url,
             ca_file=self.tls.ca_file,
             log_file=self.workdir / f"{label}.log",
-            environment={"_HANDLER": "bench_shim.handler", "BENCH_TARGET": target},
+            environment={
+                "_HANDLER": "bench_shim.handler",
+                "BENCH_TARGET": target,
+                **stacks.provider_environment(self.listener.host_and_port),
+            },
             task_root=self.task_root,
         )
         self.functions.append(function)
@@ -152,12 +157,16 @@ class Bench:
 
     def deliver(self, function: LambdaFunction, request: dict, **control: Any) -> tuple[Any, list[dict]]:
         """Run one request whatever happens: the invocation and every response body sent for it."""
+        stacks.shared().waiting(request)
         invocation = function.invoke({"bench": control, "event": request})
         attempts = self.listener.wait_for(request["RequestId"], 1, timeout=5.0)
-        return invocation, [json.loads(a.body) for a in attempts]
+        bodies = [json.loads(a.body) for a in attempts]
+        stacks.shared().heard(request, bodies[0] if bodies else None)
+        return invocation, bodies
 
     def invoke(self, function: LambdaFunction, request: dict, **control: Any) -> Outcome:
         """Run one request; raise unless it ran to completion and answered exactly once."""
+        stacks.shared().waiting(request)
         invocation = function.invoke({"bench": control, "event": request})
         if invocation.failed or not isinstance(invocation.result, dict):
             raise BenchError(
@@ -168,7 +177,9 @@ class Bench:
             raise BenchError(
                 f"{request['RequestType']} answered {len(attempts)} times\n{invocation.logs[-3000:]}"
             )
-        return Outcome(request, invocation.result, json.loads(attempts[0].body))
+        response = json.loads(attempts[0].body)
+        stacks.shared().heard(request, response)
+        return Outcome(request, invocation.result, response)
 
 
 def scratch_dir(prefix: str = "ecs-state-machine-bench-") -> Path:

@@ -35,7 +35,7 @@ PROPAGATION_MESSAGE = (
     "assume the provided role."
 )
 # Services answering in XML (the query protocol); every other one here answers in JSON.
-_QUERY_PROTOCOL = {"iam"}
+_QUERY_PROTOCOL = {"iam", "cloudformation"}
 
 
 class _Raw:

@@ -151,8 +151,8 @@ _THROTTLING = {
 
 def is_transient(err: BaseException) -> bool:
     """Errors worth another try after botocore's own retries gave up: throttling, a service that is
-    briefly unavailable, and a connection that failed. A request botocore refused to send
-    (ParamValidationError, no credentials, ...) fails the same way every time."""
+    briefly unavailable, a connection that failed or an answer cut short. A request botocore refused
+    to send (ParamValidationError, no credentials, ...) fails the same way every time."""
     if isinstance(err, BotoCoreError):
         return isinstance(err, HTTPClientError | ConnectionError)
     return error_code(err) in _THROTTLING
@@ -177,7 +177,7 @@ def translate(err: BaseException, action: str) -> ProviderError:
             f"The provider was denied {action}: {message}. Check the provider stack's function role "
             "(template.yaml) and any SCP or permissions boundary that applies to it."
         )
-    if code in _THROTTLING or isinstance(err, HTTPClientError | ConnectionError):
+    if code in _THROTTLING or is_transient(err):
         return ProviderError(
             f"AWS kept failing while {action} ({code}: {message}). This is transient: retry the deployment."
         )
