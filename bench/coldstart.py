@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.harness.lambda_runner import LambdaFunction
-
 from bench.sandbox import handler_dir
 from bench.stats import Figure, median, ratio_at_most
+from tests.harness.lambda_runner import LambdaFunction
 
 IMPORT_RATIO_TARGET = 1.25
 

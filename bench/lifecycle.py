@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.harness.ecs_world import World
-
 from bench.sandbox import Bench, BenchError, Outcome, unique
 from bench.stats import Figure, equals_floor, median, ratio_at_most
+from tests.harness.ecs_world import World
 
 OPERATIONS = ("create", "update", "delete")
 WALL_RATIO_TARGET = 1.3

@@ -22,11 +22,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.harness.ecs_world import World
-from tests.harness.lambda_runner import read_function_settings
-
 from bench.sandbox import Bench, BenchError, handler_dir, unique
 from bench.stats import Figure, median, median_at_least
+from tests.harness.ecs_world import World
+from tests.harness.lambda_runner import read_function_settings
 
 WINDOWS = (2, 5, 10)
 OVERSHOOT_TARGET_S = 1.0

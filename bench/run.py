@@ -33,12 +33,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tests.harness.ecs_world import build_world
-from tests.harness.moto_server import REPO_ROOT
-
 from bench import coldstart, lifecycle, package, propagation, scale
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
+from tests.harness.ecs_world import build_world
+from tests.harness.moto_server import REPO_ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

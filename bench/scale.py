@@ -19,10 +19,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.harness.ecs_world import World
-
 from bench.sandbox import Bench, unique
 from bench.stats import Figure, median, percentile
+from tests.harness.ecs_world import World
 
 THROTTLE_RATE = 0.2
 SEED = 20240605

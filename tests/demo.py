@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from testkit import stacks
-
 from tests.harness import readback
 from tests.harness.cloudformation import (
     CloudFormation,

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testkit import stacks
 
+from testkit import stacks
 from tests.harness.cloudformation import CloudFormation, CustomResource
 from tests.harness.ecs_world import World, build_world
 from tests.harness.lambda_runner import LambdaFunction

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from testkit import stacks
-
 from tests.harness.lambda_runner import Invocation, LambdaFunction
 from tests.harness.moto_server import ACCOUNT_ID, REGION, REPO_ROOT
 from tests.harness.response_listener import Attempt, ResponseListener

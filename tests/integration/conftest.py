@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from testkit import stacks
 
+from testkit import stacks
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
 from tests.harness.cloudformation import stringify
 

@@ -29,8 +29,8 @@ from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 from moto.iam.models import iam_backends
 from moto.stepfunctions.models import stepfunctions_backends
-from testkit import stacks
 
+from testkit import stacks
 from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
 from tests.integration.conftest import Cfn
 from tests.reliability.injector import Rule, WireFaults

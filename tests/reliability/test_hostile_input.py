@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from testkit import stacks
 
+from testkit import stacks
 from tests.integration.conftest import Context
 from tests.reliability.support import TALLY, Player, World, assert_clean_reason
 

@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 import pytest
-from testkit import stacks
 
+from testkit import stacks
 from tests.integration.conftest import Context, stringify
 from tests.reliability.injector import Rule
 from tests.reliability.listener import Listener

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from testkit import stacks
 
+from testkit import stacks
 from tests.integration.conftest import Context
 from tests.reliability.injector import Crash, Rule
 from tests.reliability.support import Player, World

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit import stacks
 
+from testkit import stacks
 from tests.reliability.injector import Rule
 from tests.reliability.listener import HANG, Listener, refusing_url
 from tests.reliability.support import URL_SECRET, Logs, World
