@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ecs_state_machine.render import render_trust_policy
 from tests.aws_fixtures import register
 from tests.integration.conftest import STACK_ID, Cfn, provider_leftovers
 
@@ -388,6 +389,28 @@ def test_the_provider_boundary_goes_on_every_role_it_creates(cfn, session, props
     assert other["Status"] == "FAILED"
     assert other["Reason"].startswith("RolePermissionsBoundary 'arn:aws:iam::123456789012:policy/looser'")
     assert BOUNDARY in other["Reason"]
+
+
+def test_a_role_made_before_the_boundary_and_exact_trust_gets_both_on_its_next_update(
+    cfn, session, props, monkeypatch
+):
+    """An older provider created the role with no boundary and a trust policy for every state machine
+    of the account; the next Update brings both up to date, in place."""
+    answer = cfn.create(props)
+    arn, role = answer["PhysicalResourceId"], answer["Data"]["RoleArn"].rsplit("/", 1)[-1]
+    iam = session.client("iam")
+    iam.delete_role_permissions_boundary(RoleName=role)
+    broad = render_trust_policy(arn)
+    broad["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"] = (
+        "arn:aws:states:us-east-1:123456789012:stateMachine:*"
+    )
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(broad))
+    monkeypatch.setenv("PERMISSIONS_BOUNDARY", BOUNDARY)
+    updated = cfn.update(arn, {**props, "TimeoutSeconds": 60}, props)
+    assert updated["Status"] == "SUCCESS" and updated["PhysicalResourceId"] == arn, updated
+    assert role_boundary(session, answer["Data"]["RoleArn"]) == BOUNDARY
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust == render_trust_policy(arn)
 
 
 def test_a_stack_boundary_is_set_and_removed_with_the_property(cfn, session, props):
