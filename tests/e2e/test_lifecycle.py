@@ -229,3 +229,28 @@ def test_a_name_taken_by_someone_else_fails_and_its_machine_survives_the_rollbac
 
     assert sfn.describe_state_machine(stateMachineArn=theirs)["roleArn"] == world.task_role_arn
     assert provider_leftovers(moto) == {"roles": [], "state_machines": [theirs]}
+
+
+def test_a_forged_update_through_the_function_is_refused_and_changes_nothing(
+    resource: CustomResource, cloudformation: CloudFormation, world: World, moto: MotoServer
+) -> None:
+    """A stack author invokes the function directly with an Update of another stack's resource
+    (its ids are on its tags). The function, in its own process, asks CloudFormation's record over
+    HTTP, refuses, and answers FAILED at the (real, HTTPS) ResponseURL; the state machine is as it was."""
+    created = resource.create(world.properties()).first
+    before = readback.state_machine(moto, created.physical_id)
+    forged = cloudformation.request(
+        "Update",
+        stack_id=resource.stack.stack_id,
+        logical_id=resource.logical_id,
+        properties={**world.properties(), "TimeoutSeconds": 1},
+        physical_id=created.physical_id,
+        old_properties=world.properties(),
+    )
+    step = cloudformation.deliver(forged)
+    assert step.status == "FAILED" and step.reason.startswith("Refused: CloudFormation does not show"), (
+        step.describe()
+    )
+    assert readback.state_machine(moto, created.physical_id) == before
+    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert_nothing_left(moto)

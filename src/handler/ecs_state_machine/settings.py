@@ -36,9 +36,12 @@ class Settings:
         hosts = tuple(
             h.strip().lower() for h in (env.get("ALLOWED_RESPONSE_HOSTS") or "").split(",") if h.strip()
         )
+        # `sam local invoke` resolves the template's Ref to the boundary policy as its logical id: only
+        # an ARN is a boundary (the deployed stack always gives one).
+        boundary = (env.get("PERMISSIONS_BOUNDARY") or "").strip()
         return cls(
             role_path=path,
-            permissions_boundary=(env.get("PERMISSIONS_BOUNDARY") or "").strip() or None,
+            permissions_boundary=boundary if boundary.startswith("arn:") else None,
             allow_policy_statements=(env.get("ALLOW_POLICY_STATEMENTS") or "").strip().lower() == "true",
             passable_role_pattern=(env.get("PASSABLE_ROLE_PATTERN") or "").strip(),
             task_role_pattern=(env.get("TASK_ROLE_PATTERN") or "*").strip() or "*",
