@@ -1,23 +1,25 @@
 """Lambda entry point of the Custom::EcsStateMachine provider: wiring only.
 
-CloudFormation invokes this function with a custom resource request; crhelper (through
-`Provider`) checks the ResponseURL and dispatches the request to create/update/delete below. Each
-one confirms with CloudFormation that it made the request, acts through `Lifecycle` and returns the
-PhysicalResourceId. Every outcome ends in exactly one response to CloudFormation.
+CloudFormation invokes this function with a custom resource request. `Provider` (crhelper's
+request lifecycle) checks the ResponseURL and dispatches by RequestType to create/update/delete
+below; each confirms with CloudFormation that it made the request, acts through `Lifecycle`, and
+returns the PhysicalResourceId. Every outcome ends in exactly one response to CloudFormation.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from ecs_state_machine.arn import Place, place_of
 from ecs_state_machine.authenticity import confirm, still_waiting
 from ecs_state_machine.aws import Aws, Deadline
-from ecs_state_machine.context import SERVICE, Place, place_of
 from ecs_state_machine.errors import ProviderError, Refused
-from ecs_state_machine.lifecycle import Lifecycle
+from ecs_state_machine.lifecycle import Lifecycle, Outcome
+from ecs_state_machine.log import SERVICE
 from ecs_state_machine.provider import Provider
 from ecs_state_machine.request import Request
 from ecs_state_machine.settings import Settings
@@ -25,21 +27,28 @@ from ecs_state_machine.settings import Settings
 logger = Logger(service=SERVICE)
 helper = Provider()
 
+Operation = Callable[[Lifecycle, Request], Outcome | None]
 
-def _place(event: dict[str, Any], context: Any, aws: Aws, settings: Settings) -> Place:
+
+def _place(request: Request, context: Any, aws: Aws, settings: Settings) -> Place:
     if settings.sam_local:
         # `sam local invoke` passes a made-up function ARN: ask which account the credentials are for.
         caller = aws.call("sts", "get_caller_identity", "finding the account of the credentials")
-        return Place(
-            caller["Arn"].split(":")[1], os.environ.get("AWS_REGION", "us-east-1"), caller["Account"]
-        )
-    return place_of(context, event)
+        partition = caller["Arn"].split(":")[1]
+        return Place(partition, os.environ.get("AWS_REGION", "us-east-1"), caller["Account"])
+    return place_of(getattr(context, "invoked_function_arn", None), request.stack_id)
 
 
-def _act(request: Request, context: Any, settings: Settings) -> str | None:
+def _act(request: Request, context: Any, operation: Operation) -> str | None:
+    settings = Settings.from_environment(os.environ)
     aws = Aws(Deadline(helper.remaining_ms))
-    place = _place({"StackId": request.stack_id}, context, aws, settings)
-    lifecycle = Lifecycle(aws, place, settings, report_id=helper.report_id, timed_out=helper.timed_out)
+    lifecycle = Lifecycle(
+        aws,
+        _place(request, context, aws, settings),
+        settings,
+        report_id=helper.report_id,
+        timed_out=helper.timed_out,
+    )
     if request.request_type == "Delete" and not lifecycle.is_state_machine_arn(request.physical_id):
         # A failed Create's id (or one CloudFormation invented): there is nothing to touch.
         logger.info("nothing to delete: the id is not a state machine of this account and region")
@@ -47,11 +56,10 @@ def _act(request: Request, context: Any, settings: Settings) -> str | None:
     if settings.sam_local:
         logger.warning("not confirmed with CloudFormation: running under sam local invoke, there is no stack")
     else:
-        confirm(aws, request, place)
-    if request.request_type == "Delete":
-        lifecycle.delete(request)
+        confirm(aws, request, lifecycle.place)
+    outcome = operation(lifecycle, request)
+    if outcome is None:
         return None
-    outcome = lifecycle.create(request) if request.request_type == "Create" else lifecycle.update(request)
     if (
         outcome.physical_id != request.physical_id
         and not settings.sam_local
@@ -67,10 +75,10 @@ def _act(request: Request, context: Any, settings: Settings) -> str | None:
     return outcome.physical_id
 
 
-def _run(event: dict[str, Any], context: Any) -> str | None:
+def _serve(event: dict[str, Any], context: Any, operation: Operation) -> str | None:
     request = Request.from_event(event)
     try:
-        physical_id = _act(request, context, Settings.from_environment(os.environ))
+        physical_id = _act(request, context, operation)
     except ProviderError as err:
         # A Reason may show a property's value: the log names the category and property only.
         logger.warning(
@@ -94,9 +102,19 @@ def _run(event: dict[str, Any], context: Any) -> str | None:
     return physical_id
 
 
-helper.create(_run)
-helper.update(_run)
-helper.delete(_run)
+@helper.create
+def create(event: dict[str, Any], context: Any) -> str | None:
+    return _serve(event, context, Lifecycle.create)
+
+
+@helper.update
+def update(event: dict[str, Any], context: Any) -> str | None:
+    return _serve(event, context, Lifecycle.update)
+
+
+@helper.delete
+def delete(event: dict[str, Any], context: Any) -> str | None:
+    return _serve(event, context, Lifecycle.delete)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from botocore.validate import ParamValidator
 
+from testkit.moto_patches import operation_model, to_boto_parameters, to_sfn_response
 from tests.harness.cloudformation import ResponseShapeError, check_response, stringify
 from tests.harness.lambda_runner import FunctionSettings, LambdaFunction, function_arn
 from tests.harness.response_listener import DROP, ResponseListener
-from tests.harness.sfn_ecs_patch import operation_model, to_boto_parameters, to_sfn_response
 from tests.harness.tls import TlsMaterial
 
 

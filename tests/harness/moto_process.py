@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sys
 
-from tests.harness import sfn_ecs_patch
+from testkit import moto_patches
 
 
 def main(argv: list[str] | None = None) -> None:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not {"-H", "--host"} & set(arguments):
         arguments = ["--host", "127.0.0.1", *arguments]
-    sfn_ecs_patch.apply()
+    moto_patches.apply()
 
     from moto.server import main as moto_main
 

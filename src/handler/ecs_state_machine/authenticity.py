@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .arn import STACK, Arn
 from .aws import AwsError
 from .errors import Refused
 
 if TYPE_CHECKING:
+    from .arn import Place
     from .aws import Aws
-    from .context import Place
     from .request import Request
     from .settings import Settings
 
@@ -84,9 +85,6 @@ def response_host(url: Any) -> str:
 
 
 # --------------------------------------------------------------------------- CloudFormation's record
-_STACK_ARN = re.compile(
-    r"^arn:([a-z0-9-]+):cloudformation:([a-z0-9-]+):(\d{12}):stack/[A-Za-z][A-Za-z0-9-]{0,127}/[\w-]{1,100}$"
-)
 CLEANUP_STATUSES = ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 WAITING_STATUSES = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS"}
 REREAD_DELAYS = (0.5, 1.0)  # CloudFormation's own record may lag the request by a moment
@@ -104,12 +102,7 @@ class Record:
 def confirm(aws: Aws, request: Request, place: Place) -> None:
     """Return if CloudFormation waits for exactly this request; else raise Refused, having changed
     and read nothing beyond CloudFormation's record."""
-    match = _STACK_ARN.match(request.stack_id)
-    if not match or (match.group(1), match.group(2), match.group(3)) != (
-        place.partition,
-        place.region,
-        place.account,
-    ):
+    if not STACK.match(request.stack_id) or not place.holds(Arn.parse(request.stack_id)):
         raise Refused(
             f"Refused: StackId is not a stack of this account and region ({place.account}, {place.region}); "
             "nothing was changed. Use the provider deployed where the stack is."

@@ -119,6 +119,19 @@ class Aws:
         self._sleep(max(0.0, min(seconds, self.deadline.left())))
 
 
+MISSING_CODES = ("NoSuchEntity", "StateMachineDoesNotExist", "ResourceNotFound")
+
+
+def call_allowing_missing(aws: Aws, service: str, operation: str, action: str, **kwargs: Any) -> Any:
+    """`aws.call`, where a resource that is already gone is what was wanted (deleting): None then."""
+    try:
+        return aws.call(service, operation, action, **kwargs)
+    except AwsError as err:
+        if err.code not in MISSING_CODES:
+            raise
+    return None
+
+
 # Clients of boto3's default session, kept for the sandbox's life: building one reads the service
 # model and endpoint rules (tens of milliseconds, more than most calls take), and a warm sandbox
 # can reuse them across invocations. Keyed by the session itself, so a new default session

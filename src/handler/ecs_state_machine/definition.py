@@ -2,9 +2,7 @@
 states found in it (wherever they are: Parallel branches, Map iterators and item processors), and
 the document back out with their task definitions and clusters pinned.
 
-CloudFormation turns every number in a YAML map into a string. ASL's own numeric and boolean
-fields are restored here by name; the payload a state sends (Parameters, Arguments, Result, ...)
-is left alone except for ECS RunTask's, whose types come from botocore's ECS service model.
+CloudFormation turns every number in a YAML map into a string: `asl_types` restores them.
 """
 
 from __future__ import annotations
@@ -14,54 +12,16 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from .asl_types import JSONATA as _JSONATA
+from .asl_types import coerce_run_task, restore_types
 from .errors import MISSING, PropertyError
 
 ECS_RUN_TASK = re.compile(r"^arn:aws[a-z-]*:states:::ecs:runTask(\.sync|\.waitForTaskToken)?$")
 _WAITING = re.compile(r"\.(sync(:\d+)?|waitForTaskToken)$")
 _SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-_JSONATA = re.compile(r"^\s*\{%.*%\}\s*$", re.S)
 
-NUMBER_FIELDS = frozenset(
-    {
-        "TimeoutSeconds",
-        "HeartbeatSeconds",
-        "IntervalSeconds",
-        "MaxAttempts",
-        "BackoffRate",
-        "MaxDelaySeconds",
-        "Seconds",
-        "ToleratedFailureCount",
-        "ToleratedFailurePercentage",
-        "MaxConcurrency",
-        "MaxItemsPerBatch",
-        "MaxInputBytesPerBatch",
-        "MaxItems",
-        "NumericEquals",
-        "NumericLessThan",
-        "NumericGreaterThan",
-        "NumericLessThanEquals",
-        "NumericGreaterThanEquals",
-    }
-)
-BOOLEAN_FIELDS = frozenset(
-    {"End", "BooleanEquals", "IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"}
-)
-# Fields whose content is the user's payload, not ASL structure: never converted by name.
-PAYLOAD_FIELDS = frozenset(
-    {
-        "Parameters",
-        "Arguments",
-        "Result",
-        "ResultSelector",
-        "Output",
-        "Assign",
-        "ItemSelector",
-        "Parameters.$",
-    }
-)
 DEFINITION_LIMIT = 1_048_576
 
 
@@ -134,7 +94,7 @@ def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
         raise PropertyError(
             "Definition", MISSING, "is larger than Step Functions' 1 MB limit", "Split the workflow."
         )
-    return _restore_types(document)
+    return restore_types(document)
 
 
 def substituted_size(raw: Any, substitutions: Mapping[str, str]) -> int:
@@ -193,24 +153,6 @@ def _substitute_values(node: Any, substitutions: Mapping[str, str]) -> Any:
 
 def _substitute_plain(text: str, substitutions: Mapping[str, str]) -> str:
     return _SUBSTITUTION.sub(lambda m: _value_of(m, substitutions), text)
-
-
-def _restore_types(node: Any, key: str = "") -> Any:
-    if key in PAYLOAD_FIELDS:
-        return node
-    if isinstance(node, dict):
-        return {k: _restore_types(v, k) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_restore_types(v, key) for v in node]
-    if isinstance(node, str) and key in NUMBER_FIELDS:
-        try:
-            number = float(node)
-        except ValueError:
-            return node  # left for the validator to report
-        return int(number) if number.is_integer() and "." not in node else number
-    if isinstance(node, str) and key in BOOLEAN_FIELDS and node in ("true", "false"):
-        return node == "true"
-    return node
 
 
 def states(document: dict[str, Any], path: str = "States") -> Iterator[tuple[str, str, dict[str, Any], bool]]:
@@ -359,41 +301,6 @@ def pin(document: dict[str, Any], pinned: dict[str, tuple[str | None, str | None
             payload["Cluster"] = cluster_arn
         state["Arguments" if jsonata else "Parameters"] = coerce_run_task(payload)
     return result
-
-
-@lru_cache(maxsize=1)
-def _run_task_shape() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("ecs").operation_model("RunTask").input_shape
-
-
-def coerce_run_task(payload: dict[str, Any]) -> dict[str, Any]:
-    return dict(_coerce(payload, _run_task_shape()))
-
-
-def _coerce(value: Any, shape: Any) -> Any:
-    if shape is None:
-        return value
-    if shape.type_name == "structure" and isinstance(value, dict):
-        members = {name.lower(): (name, member) for name, member in shape.members.items()}
-        out = {}
-        for key, item in value.items():
-            plain = key[:-2] if key.endswith(".$") else key
-            member = members.get(plain.lower())
-            out[key] = item if key.endswith(".$") or member is None else _coerce(item, member[1])
-        return out
-    if shape.type_name == "list" and isinstance(value, list):
-        return [_coerce(item, shape.member) for item in value]
-    if isinstance(value, str) and not _JSONATA.match(value):
-        if shape.type_name in ("integer", "long"):
-            try:
-                return int(value)
-            except ValueError:
-                return value
-        if shape.type_name == "boolean" and value in ("true", "false"):
-            return value == "true"
-    return value
 
 
 def validate(document: dict[str, Any]) -> None:

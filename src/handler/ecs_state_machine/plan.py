@@ -9,19 +9,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import render
-from .errors import ProviderError
+from . import render, rules
+from .properties import SingleTask, Workflow
 from .resolve import resolve, resolve_definition
-from .rules import check_properties
 
 if TYPE_CHECKING:
+    from .arn import Place
     from .aws import Aws
-    from .context import Place
-    from .properties import Properties
     from .settings import Settings
-
-# IAM's limit on the inline policies of one role, counted without white space.
-ROLE_POLICY_LIMIT = 10_240
 
 
 @dataclass(frozen=True)
@@ -64,45 +59,51 @@ class Plan:
         )
 
 
-def make_plan(props: Properties, place: Place, aws: Aws, settings: Settings) -> Plan:
-    check_properties(props, place, settings)
-    logging_enabled = bool(props.logging and props.logging.enabled)
-    if props.definition is None:
-        resolved = resolve(props, place, aws, settings)
-        td = resolved.task_definition
-        plan = Plan(
-            definition=render.render_definition(props, resolved),
-            policy=render.render_role_policy(props, resolved),
-            data={
-                "TaskDefinitionArn": td.arn,
-                "TaskDefinitionRevision": str(td.revision),
-                "TaskDefinitionArns": td.arn,
-                "ContainerName": resolved.container_name,
-                "ContainerNames": ",".join(td.containers),
-            },
-            logging=render.logging_configuration(props),
-            tracing=render.tracing_configuration(props),
-        )
-    else:
-        asl.validate(props.definition)
-        resolved_definition = resolve_definition(props, place, aws, settings)
-        plan = Plan(
-            definition=resolved_definition.document,
-            policy=render.role_policy(
-                list(resolved_definition.grants),
-                logging_enabled=logging_enabled,
-                tracing_enabled=props.tracing_enabled,
-                extra=props.policy_statements,
-            ),
-            data={"TaskDefinitionArns": ",".join(resolved_definition.task_definition_arns)},
-            logging=render.logging_configuration(props),
-            tracing=render.tracing_configuration(props),
-            runs_child_executions=asl.has_distributed_map(props.definition),
-        )
-    size = len(json.dumps(plan.policy_for(place.state_machine_arn("x" * 80)), separators=(",", ":")))
-    if size > ROLE_POLICY_LIMIT and not props.role_arn:
-        raise ProviderError(
-            f"The role policy this state machine needs is {size} characters, over IAM's {ROLE_POLICY_LIMIT}. "
-            "Split the workflow, or give RoleArn with a role you manage."
+def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Settings) -> Plan:
+    rules.check_properties(props, place, settings)
+    plan = (
+        _single_task(props, place, aws, settings)
+        if isinstance(props, SingleTask)
+        else _workflow(props, place, aws, settings)
+    )
+    if not props.role_arn:
+        rules.check_policy_size(
+            len(json.dumps(plan.policy_for(place.state_machine_arn("x" * 80)), separators=(",", ":")))
         )
     return plan
+
+
+def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Plan:
+    resolved = resolve(props, place, aws, settings)
+    td = resolved.task_definition
+    return Plan(
+        definition=render.render_definition(props, resolved),
+        policy=render.render_role_policy(props, resolved),
+        data={
+            "TaskDefinitionArn": td.arn,
+            "TaskDefinitionRevision": str(td.revision),
+            "TaskDefinitionArns": td.arn,
+            "ContainerName": resolved.container_name,
+            "ContainerNames": ",".join(td.containers),
+        },
+        logging=render.logging_configuration(props),
+        tracing=render.tracing_configuration(props),
+    )
+
+
+def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Plan:
+    asl.validate(props.definition)
+    resolved = resolve_definition(props, place, aws, settings)
+    return Plan(
+        definition=resolved.document,
+        policy=render.role_policy(
+            list(resolved.grants),
+            logging_enabled=bool(props.logging and props.logging.enabled),
+            tracing_enabled=props.tracing_enabled,
+            extra=props.policy_statements,
+        ),
+        data={"TaskDefinitionArns": ",".join(resolved.task_definition_arns)},
+        logging=render.logging_configuration(props),
+        tracing=render.tracing_configuration(props),
+        runs_child_executions=asl.has_distributed_map(props.definition),
+    )

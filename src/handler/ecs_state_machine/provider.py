@@ -21,8 +21,9 @@ from crhelper import CfnResource
 
 from . import response
 from .authenticity import response_host, response_url_problem
-from .context import SERVICE
 from .errors import ProviderError, show
+from .log import SERVICE
+from .names import failed_create_id
 from .settings import Settings
 
 logger = Logger(service=SERVICE, child=True)
@@ -177,12 +178,11 @@ class Provider(CfnResource):
 
     def generate_physical_id(self, event: dict[str, Any]) -> str:
         """A stable id for a Create that failed before a state machine name existed (never an ARN)."""
-        from .context import digest, stack_name
-
-        stack_id = str(event.get("StackId", ""))
-        return f"{stack_name(stack_id)}-{event.get('LogicalResourceId', '')}-failed-{digest(stack_id, str(event.get('RequestId', '')), length=8)}"[
-            :200
-        ]
+        return failed_create_id(
+            str(event.get("StackId", "")),
+            str(event.get("LogicalResourceId", "")),
+            str(event.get("RequestId", "")),
+        )
 
 
 SERVICE_TIMEOUT_MARGIN = 2.0  # seconds kept for the answer to reach CloudFormation in time

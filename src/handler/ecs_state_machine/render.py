@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .properties import Properties
-from .resolved import Resolved, TaskGrant, grant_for
+from .arn import Arn, Place, state_machine_name
+from .resolved import Resolved, TaskDefinition, TaskGrant, grant_for
+
+if TYPE_CHECKING:
+    from .properties import Properties, SingleTask
 
 TASK_STATE = "RunTask"
 EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
@@ -36,12 +39,22 @@ XRAY_ACTIONS = [
 ]
 
 
-def _arn_parts(arn: str) -> tuple[str, str, str]:
-    parts = arn.split(":")
-    return parts[1], parts[3], parts[4]
+def _parsed(arn: str) -> Arn:
+    parsed = Arn.parse(arn)
+    if parsed is None:
+        raise ValueError(f"not an ARN: {arn}")
+    return parsed
 
 
-def task_definition_parameter(props: Properties, resolved: Resolved) -> str:
+def _place(arn: str) -> Place:
+    return _parsed(arn).place
+
+
+def _name(arn: str) -> str:
+    return _parsed(arn).name
+
+
+def task_definition_parameter(props: SingleTask, resolved: Resolved) -> str:
     td = resolved.task_definition
     return td.arn if props.pin_revision else td.family
 
@@ -67,30 +80,30 @@ def jsonata_of(path: str) -> str:
     return "".join(parts)
 
 
-def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
-    td = resolved.task_definition
-    partition, _, _ = _arn_parts(td.arn)
-    jsonata = props.query_language == "JSONata"
-    override: dict[str, Any] = {"Name": resolved.container_name}
-    if jsonata:
+def _container_override(props: SingleTask, container: str) -> dict[str, Any]:
+    """The command (and environment) from the execution input, as CDK's EcsRunTask renders them."""
+    override: dict[str, Any] = {"Name": container}
+    token = props.integration_pattern == "WAIT_FOR_TASK_TOKEN"
+    if props.query_language == "JSONata":
         override["Command"] = "{% " + jsonata_of(props.command_path) + " %}"
         if props.environment_path:
             override["Environment"] = "{% " + jsonata_of(props.environment_path) + " %}"
-        if props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
+        if token:
             override["Environment"] = [{"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}]
-    else:
-        override["Command.$"] = props.command_path
-        if props.environment_path:
-            override["Environment.$"] = props.environment_path
-        if props.integration_pattern == "WAIT_FOR_TASK_TOKEN":
-            override["Environment"] = [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
+        return override
+    override["Command.$"] = props.command_path
+    if props.environment_path:
+        override["Environment.$"] = props.environment_path
+    if token:
+        override["Environment"] = [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
+    return override
 
-    parameters: dict[str, Any] = {
-        "Cluster": resolved.cluster_arn,
-        "TaskDefinition": task_definition_parameter(props, resolved),
-    }
+
+def _placement(props: SingleTask) -> dict[str, Any]:
+    """Where the task runs: a capacity provider strategy, or a launch type, and a platform version."""
+    found: dict[str, Any] = {}
     if props.capacity_provider_strategy:
-        parameters["CapacityProviderStrategy"] = [
+        found["CapacityProviderStrategy"] = [
             {
                 "CapacityProvider": item.capacity_provider,
                 **({"Weight": item.weight} if item.weight is not None else {}),
@@ -99,25 +112,44 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
             for item in props.capacity_provider_strategy
         ]
     elif props.launch_type:
-        parameters["LaunchType"] = props.launch_type
+        found["LaunchType"] = props.launch_type
     if props.platform_version:
-        parameters["PlatformVersion"] = props.platform_version
-    if td.network_mode == "awsvpc":
-        vpc: dict[str, Any] = {"Subnets": list(props.subnets)}
-        if props.security_groups:
-            vpc["SecurityGroups"] = list(props.security_groups)
-        vpc["AssignPublicIp"] = "ENABLED" if props.assign_public_ip else "DISABLED"
-        parameters["NetworkConfiguration"] = {"AwsvpcConfiguration": vpc}
-    parameters["Overrides"] = {"ContainerOverrides": [override]}
+        found["PlatformVersion"] = props.platform_version
+    return found
+
+
+def _network(props: SingleTask, td: TaskDefinition) -> dict[str, Any]:
+    if td.network_mode != "awsvpc":
+        return {}
+    vpc: dict[str, Any] = {"Subnets": list(props.subnets)}
+    if props.security_groups:
+        vpc["SecurityGroups"] = list(props.security_groups)
+    vpc["AssignPublicIp"] = "ENABLED" if props.assign_public_ip else "DISABLED"
+    return {"NetworkConfiguration": {"AwsvpcConfiguration": vpc}}
+
+
+def _parameters(props: SingleTask, resolved: Resolved) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "Cluster": resolved.cluster_arn,
+        "TaskDefinition": task_definition_parameter(props, resolved),
+        **_placement(props),
+        **_network(props, resolved.task_definition),
+        "Overrides": {"ContainerOverrides": [_container_override(props, resolved.container_name)]},
+    }
     if props.propagate_tags == "TASK_DEFINITION":
         parameters["PropagateTags"] = "TASK_DEFINITION"
     if props.enable_execute_command:
         parameters["EnableExecuteCommand"] = True
+    return parameters
 
+
+def render_definition(props: SingleTask, resolved: Resolved) -> dict[str, Any]:
+    td = resolved.task_definition
+    jsonata = props.query_language == "JSONata"
     state: dict[str, Any] = {
         "Type": "Task",
-        "Resource": f"arn:{partition}:states:::ecs:runTask{_RESOURCE_SUFFIX[props.integration_pattern]}",
-        "Arguments" if jsonata else "Parameters": parameters,
+        "Resource": f"arn:{_place(td.arn).partition}:states:::ecs:runTask{_RESOURCE_SUFFIX[props.integration_pattern]}",
+        "Arguments" if jsonata else "Parameters": _parameters(props, resolved),
     }
     if props.timeout_seconds:
         state["TimeoutSeconds"] = props.timeout_seconds
@@ -126,10 +158,7 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
     if props.retry:
         state["Retry"] = [dict(retrier) for retrier in props.retry]
     state["End"] = True
-
-    label = (
-        f"{td.family}:{td.revision}" if props.pin_revision else f"the latest ACTIVE revision of {td.family}"
-    )
+    label = td.label if props.pin_revision else f"the latest ACTIVE revision of {td.family}"
     document: dict[str, Any] = {
         "Comment": f"Runs a command in container {resolved.container_name} of {label}"
     }
@@ -139,7 +168,7 @@ def render_definition(props: Properties, resolved: Resolved) -> dict[str, Any]:
     return document
 
 
-def single_task_grant(props: Properties, resolved: Resolved) -> TaskGrant:
+def single_task_grant(props: SingleTask, resolved: Resolved) -> TaskGrant:
     return grant_for(
         props.integration_pattern,
         resolved.cluster_arn,
@@ -151,9 +180,9 @@ def single_task_grant(props: Properties, resolved: Resolved) -> TaskGrant:
 
 def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
     """Exactly what one task state needs, no more: CDK's EcsRunTask statements, scoped tighter."""
-    partition, region, account = _arn_parts(grant.cluster_arn)
+    place = _place(grant.cluster_arn)
     cluster_condition = {"ArnEquals": {"ecs:cluster": grant.cluster_arn}}
-    tasks_in_cluster = f"arn:{partition}:ecs:{region}:{account}:task/{grant.cluster_arn.rsplit('/', 1)[-1]}/*"
+    tasks_in_cluster = place.arn("ecs", f"task/{_name(grant.cluster_arn)}/*")
     statements: list[dict[str, Any]] = [
         {
             "Sid": "RunTask",
@@ -188,7 +217,7 @@ def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
                 "Sid": "TaskEventsRule",
                 "Effect": "Allow",
                 "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-                "Resource": [f"arn:{partition}:events:{region}:{account}:rule/{EVENTS_RULE}"],
+                "Resource": [place.arn("events", f"rule/{EVENTS_RULE}")],
             }
         )
     if grant.propagate_tags:
@@ -254,7 +283,7 @@ def role_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def render_role_policy(props: Properties, resolved: Resolved) -> dict[str, Any]:
+def render_role_policy(props: SingleTask, resolved: Resolved) -> dict[str, Any]:
     """The least-privilege inline policy for TaskDefinition mode's one task state."""
     return role_policy(
         [single_task_grant(props, resolved)],
@@ -267,7 +296,7 @@ def render_trust_policy(state_machine_arn: str) -> dict[str, Any]:
     """Step Functions may assume the role only for this one state machine: its own ARN, and the
     ARNs Step Functions derives from it (`name:version`, `name:alias`, `name/map-run-label`). A
     state machine name holds neither ':' nor '/', so no other state machine matches."""
-    account = state_machine_arn.split(":")[4]
+    account = _place(state_machine_arn).account
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -306,7 +335,7 @@ def tracing_configuration(props: Properties) -> dict[str, Any]:
 
 def child_execution_statements(state_machine_arn: str) -> list[dict[str, Any]]:
     """A Distributed Map starts, watches and stops child executions of its own state machine."""
-    partition, region, account, name = (state_machine_arn.split(":")[i] for i in (1, 3, 4, 6))
+    place, name = _place(state_machine_arn), state_machine_name(state_machine_arn)
     return [
         {
             "Sid": "DistributedMapStart",
@@ -318,6 +347,6 @@ def child_execution_statements(state_machine_arn: str) -> list[dict[str, Any]]:
             "Sid": "DistributedMapWatch",
             "Effect": "Allow",
             "Action": ["states:DescribeExecution", "states:StopExecution"],
-            "Resource": f"arn:{partition}:states:{region}:{account}:execution:{name}/*",
+            "Resource": place.arn("states", f"execution:{name}/*"),
         },
     ]

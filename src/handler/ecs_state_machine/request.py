@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .properties import OWNERSHIP_TAG_PREFIX
+from .values import OWNERSHIP_TAG_PREFIX
 
 OWNER_STACK = f"{OWNERSHIP_TAG_PREFIX}stack-id"
 OWNER_LOGICAL = f"{OWNERSHIP_TAG_PREFIX}logical-id"

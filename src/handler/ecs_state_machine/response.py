@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
-from .context import SERVICE
+from .log import SERVICE
 
 logger = Logger(service=SERVICE, child=True)
 

@@ -1,26 +1,126 @@
-"""Rules set by the provider stack's administrator (`Settings`) and by where the provider runs
-(`Place`), checked against the properties and the resolved task definitions. None calls AWS.
+"""Every rule that needs no AWS call, in one place:
+
+- across properties (`check_combinations`), checked as soon as they are parsed;
+- the administrator's (`check_properties`: Settings) and where the provider runs (Place);
+- against the facts resolved from the account (containers, network mode, launch type, roles),
+  checked before anything is written.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import MISSING, PropertyError
+from .arn import Arn
+from .errors import MISSING, PropertyError, ProviderError, choices
 from .settings import matches
 
 if TYPE_CHECKING:
-    from .context import Place
-    from .properties import Properties
+    from .arn import Place
+    from .definition import EcsTask
+    from .properties import Properties, SingleTask, Workflow
     from .resolved import TaskDefinition
     from .settings import Settings
 
+# IAM's limit on the inline policies of one role, counted without white space.
+ROLE_POLICY_LIMIT = 10_240
 
+# Rules across TaskDefinition mode's properties: (applies, property, value, problem, fix), in order.
+_TASK_RULES: tuple[tuple[Callable[[SingleTask], bool], str, Callable[[SingleTask], Any], str, str], ...] = (
+    (
+        lambda p: bool(p.launch_type and p.capacity_provider_strategy),
+        "LaunchType",
+        lambda p: p.launch_type,
+        "cannot be combined with CapacityProviderStrategy",
+        "Remove one of them.",
+    ),
+    (
+        lambda p: bool(p.environment_path) and p.integration_pattern == "WAIT_FOR_TASK_TOKEN",
+        "EnvironmentPath",
+        lambda p: p.environment_path,
+        "cannot be used with IntegrationPattern WAIT_FOR_TASK_TOKEN (the token is passed as env TASK_TOKEN)",
+        "Remove EnvironmentPath or use RUN_JOB.",
+    ),
+    (
+        lambda p: p.state_machine_type == "EXPRESS" and p.integration_pattern != "REQUEST_RESPONSE",
+        "StateMachineType",
+        lambda p: "EXPRESS",
+        "cannot wait for a task (IntegrationPattern RUN_JOB or WAIT_FOR_TASK_TOKEN)",
+        "Use STANDARD, or IntegrationPattern REQUEST_RESPONSE.",
+    ),
+    (
+        lambda p: bool(
+            p.heartbeat_seconds and p.timeout_seconds and p.heartbeat_seconds >= p.timeout_seconds
+        ),
+        "HeartbeatSeconds",
+        lambda p: p.heartbeat_seconds,
+        "must be less than TimeoutSeconds",
+        "Lower it or raise TimeoutSeconds.",
+    ),
+    (
+        lambda p: bool(p.platform_version) and p.launch_type == "EC2",
+        "PlatformVersion",
+        lambda p: p.platform_version,
+        "applies only to Fargate",
+        "Remove it for EC2.",
+    ),
+    (
+        lambda p: bool(p.security_groups) and not p.subnets,
+        "Subnets",
+        lambda p: MISSING,
+        "is required when SecurityGroups is set",
+        "Add the task's subnets.",
+    ),
+    (
+        lambda p: p.assign_public_ip and not p.subnets,
+        "Subnets",
+        lambda p: MISSING,
+        "is required when AssignPublicIp is true",
+        "Add the task's subnets.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- across properties
+def check_combinations(props: Properties) -> None:
+    if props.role_arn and props.role_permissions_boundary:
+        raise PropertyError(
+            "RolePermissionsBoundary",
+            props.role_permissions_boundary,
+            "applies only to a role the provider creates, but RoleArn is set",
+            "Remove one of them.",
+        )
+
+
+def check_single_task(props: SingleTask) -> None:
+    check_combinations(props)
+    for applies, prop, value, problem, fix in _TASK_RULES:
+        if applies(props):
+            raise PropertyError(prop, value(props), problem, fix)
+
+
+def check_workflow(props: Workflow) -> None:
+    from .definition import states, waits
+
+    check_combinations(props)
+    if props.state_machine_type != "EXPRESS":
+        return
+    for path, _name, state, _jsonata in states(props.definition):
+        if state.get("Type") == "Task" and waits(state.get("Resource")):
+            raise PropertyError(
+                f"Definition.{path}.Resource",
+                state["Resource"],
+                "waits for its task, which EXPRESS state machines cannot do",
+                "Use StateMachineType STANDARD, or a request-response integration.",
+            )
+
+
+# --------------------------------------------------------------------------- the administrator's, and the place
 def check_properties(props: Properties, place: Place, settings: Settings) -> None:
     """Every administrator rule that the properties alone can break, in the order a reader meets them."""
     if props.role_arn:
         check_role_arn(props.role_arn, place, settings)
-    if props.policy_statements and not settings.allow_policy_statements:
+    if getattr(props, "policy_statements", ()) and not settings.allow_policy_statements:
         raise PropertyError(
             "PolicyStatements",
             MISSING,
@@ -41,15 +141,26 @@ def check_properties(props: Properties, place: Place, settings: Settings) -> Non
         )
 
 
+def check_place(prop: str, text: str | None, place: Place) -> None:
+    """An ARN a state names must point into the account and region where the state machine runs."""
+    if text and text.startswith("arn:") and not place.holds(Arn.parse(text)):
+        raise PropertyError(
+            prop,
+            text,
+            f"is not in this account and region ({place.account}, {place.region})",
+            "ECS cannot run it from here: deploy the provider and stack where the task definition is.",
+        )
+
+
 def check_role_arn(role_arn: str, place: Place, settings: Settings) -> None:
     """A role the stack hands over: of this account, never one the provider made for some resource,
     and only one the administrator lets stacks hand over (PassableRolePattern)."""
-    partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
-    if (partition, account) != (place.partition, place.account):
+    parsed = Arn.parse(role_arn)
+    if not place.holds(parsed, regional=False) or parsed is None:
         raise PropertyError(
             "RoleArn", role_arn, f"is not in this account ({place.account})", "Use a role of this account."
         )
-    resource = role_arn.split(":role", 1)[1]  # /path/name
+    resource = "/" + parsed.path_and_name  # /path/name
     if resource.startswith(settings.role_path):
         raise PropertyError(
             "RoleArn",
@@ -64,7 +175,7 @@ def check_role_arn(role_arn: str, place: Place, settings: Settings) -> None:
             "is turned off: the provider stack's PassableRolePattern parameter is empty",
             "Omit RoleArn to get a role made for you, or ask the administrator to set PassableRolePattern.",
         )
-    if not matches(settings.passable_role_pattern, resource.lstrip("/")):
+    if not matches(settings.passable_role_pattern, parsed.path_and_name):
         raise PropertyError(
             "RoleArn",
             role_arn,
@@ -76,16 +187,16 @@ def check_role_arn(role_arn: str, place: Place, settings: Settings) -> None:
 def check_log_group(log_group_arn: str, place: Place, settings: Settings) -> None:
     """Step Functions delivers logs only inside its own account and region, and the administrator
     may narrow which log groups stacks write to (LogGroupPattern)."""
-    parts = log_group_arn.split(":")
+    parsed = Arn.parse(log_group_arn)
     prop = "Logging.LogGroupArn"
-    if (parts[1], parts[3], parts[4]) != (place.partition, place.region, place.account):
+    if not place.holds(parsed) or parsed is None:
         raise PropertyError(
             prop,
             log_group_arn,
             f"is not in this account and region ({place.account}, {place.region})",
             "Use a log group of this account and region.",
         )
-    name = parts[6]
+    name = parsed.resource.split(":")[1]
     if not matches(settings.log_group_pattern, name):
         raise PropertyError(
             prop,
@@ -95,6 +206,15 @@ def check_log_group(log_group_arn: str, place: Place, settings: Settings) -> Non
         )
 
 
+def check_policy_size(size: int) -> None:
+    if size > ROLE_POLICY_LIMIT:
+        raise ProviderError(
+            f"The role policy this state machine needs is {size} characters, over IAM's {ROLE_POLICY_LIMIT}. "
+            "Split the workflow, or give RoleArn with a role you manage."
+        )
+
+
+# --------------------------------------------------------------------------- against resolved facts
 def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Settings) -> None:
     """The roles a revision brings are passed to ECS by the state machine: only roles of this account
     that the administrator allows (TaskRolePattern), so that whoever registers a revision cannot
@@ -102,17 +222,113 @@ def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Sett
     for kind, role in (("task role", td.task_role_arn), ("execution role", td.execution_role_arn)):
         if not role:
             continue
-        parts = role.split(":", 5)
-        resource = parts[5].split("role/", 1)[-1] if len(parts) == 6 else ""
-        if len(parts) != 6 or (parts[1], parts[4]) != (place.partition, place.account):
+        parsed = Arn.parse(role)
+        if not place.holds(parsed, regional=False) or parsed is None:
             problem = f"has a {kind} outside this account ({role[:70]})"
-        elif not matches(settings.task_role_pattern, resource):
-            problem = f"has a {kind} outside the provider stack's TaskRolePattern ({resource[:50]})"
+        elif not matches(settings.task_role_pattern, parsed.path_and_name):
+            problem = (
+                f"has a {kind} outside the provider stack's TaskRolePattern ({parsed.path_and_name[:50]})"
+            )
         else:
             continue
         raise PropertyError(
             prop,
-            f"{td.family}:{td.revision}",
+            td.label,
             problem,
             "Register a revision with allowed roles, or ask the administrator to widen TaskRolePattern.",
         )
+
+
+def container(props: SingleTask, td: TaskDefinition) -> str:
+    """The container whose command is overridden: the one named, or the only one."""
+    if props.container_name:
+        if props.container_name not in td.containers:
+            raise PropertyError(
+                "ContainerName",
+                props.container_name,
+                f"is not a container of {td.label}",
+                f"Use one of: {choices(list(td.containers))}.",
+            )
+        return props.container_name
+    if len(td.containers) == 1:
+        return td.containers[0]
+    raise PropertyError(
+        "ContainerName",
+        MISSING,
+        f"is required: {td.label} has {len(td.containers)} containers",
+        f"Set it to one of: {choices(list(td.containers))}.",
+    )
+
+
+def check_fargate(prop: str, launch_type: str | None, td: TaskDefinition) -> None:
+    if launch_type == "FARGATE" and "FARGATE" not in td.compatibilities:
+        raise PropertyError(
+            prop,
+            "FARGATE",
+            f"but {td.label} is not FARGATE-compatible (requiresCompatibilities: {','.join(td.compatibilities) or 'none'})",
+            "Set LaunchType: EC2 (or a CapacityProviderStrategy), or register a FARGATE revision.",
+        )
+
+
+def check_network(props: SingleTask, td: TaskDefinition) -> None:
+    check_fargate("LaunchType", props.launch_type, td)
+    if td.network_mode == "awsvpc" and not props.subnets:
+        raise PropertyError(
+            "Subnets",
+            MISSING,
+            f"is required: {td.label} uses network mode awsvpc",
+            "Add Subnets (and SecurityGroups) for the task's network interface.",
+        )
+    if td.network_mode != "awsvpc" and props.subnets:
+        raise PropertyError(
+            "Subnets",
+            list(props.subnets),
+            f"apply only to awsvpc tasks, and {td.label} uses network mode {td.network_mode}",
+            "Remove Subnets, SecurityGroups and AssignPublicIp.",
+        )
+
+
+def check_state(task: EcsTask, td: TaskDefinition) -> None:
+    """A Definition's ECS task state against the revision it runs: its container overrides, its
+    network configuration, its launch type, and its role overrides."""
+    for index, name in task.container_names:
+        if name not in td.containers:
+            raise PropertyError(
+                task.where("Overrides", f"ContainerOverrides[{index}]", "Name"),
+                name,
+                f"is not a container of {td.label}",
+                f"Use one of: {choices(list(td.containers))}.",
+            )
+    if td.network_mode == "awsvpc" and not task.network_configured:
+        raise PropertyError(
+            task.where("NetworkConfiguration"),
+            MISSING,
+            f"is required: {td.label} uses network mode awsvpc",
+            "Add NetworkConfiguration.AwsvpcConfiguration with Subnets.",
+        )
+    check_fargate(task.where("LaunchType"), task.launch_type, td)
+    check_role_overrides(task, td)
+
+
+def check_role_overrides(task: EcsTask, td: TaskDefinition | None) -> None:
+    """A state may name its revision's own roles in Overrides (harmless), never another role: the
+    execution role of its own revision as its task role (the container would run with the
+    execution role's secrets), nor any role of another task. With a task definition chosen at run
+    time (`td` None) no role override can be checked, and none is allowed."""
+    for key, value in task.role_overrides:
+        if td is None:
+            raise PropertyError(
+                task.where("Overrides", key),
+                value,
+                "overrides a role of a task definition chosen at run time",
+                "Remove it: a task runs with the roles of its own revision.",
+            )
+        own = td.task_role_arn if key == "TaskRoleArn" else td.execution_role_arn
+        if value != own:
+            what = "task role" if key == "TaskRoleArn" else "execution role"
+            raise PropertyError(
+                task.where("Overrides", key),
+                value,
+                f"is not the {what} of {td.label} (a task may pass only its own revision's roles)",
+                "Remove it, or register a revision that names that role.",
+            )

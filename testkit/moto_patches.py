@@ -1,4 +1,17 @@
-"""Let moto's Step Functions interpreter call ECS with real boto3 parameters (test harness only).
+"""Where moto answers differently from AWS in ways the provider relies on, moto is made to answer as
+AWS does (test kit only: the product is written for AWS, never for moto).
+
+`apply()` installs all of them, in the test process (moto in process) and in the moto server
+process:
+
+- ECS DescribeTaskDefinition of a family: AWS returns the latest ACTIVE revision, and "Unable to
+  describe task definition." when none is ACTIVE; moto returns the highest revision whatever its
+  status.
+- Step Functions ListTagsForResource of a state machine that does not exist: AWS answers
+  ResourceNotFound; moto lists the tags it kept (even those of a deleted state machine).
+- Step Functions' ECS integration, so that executions can run tasks (below).
+
+Step Functions' ECS integration:
 
 moto 5.2.5 executes state machines with an interpreter ported from LocalStack. In
 ``moto/stepfunctions/parser/asl/component/state/exec/state_task/service/state_task_service.py`` the
@@ -24,8 +37,8 @@ base class ``StateTaskService`` declares two hooks as no-ops:
   (already converted) stay as they are, so converting twice changes nothing; the interpreter does
   call the hook twice on the same value.
 
-The patch is applied inside the moto server process by ``tests.harness.moto_process``; the product
-never sees it.
+The patch is applied inside the moto server process by ``testkit.moto_server``; the product never
+sees it.
 
 ``.sync`` (``arn:aws:states:::ecs:runTask.sync``) needs nothing more. moto registers the state
 transition ``{"progression": "manual", "times": 1}`` for ``ecs::task``: a task starts RUNNING and
@@ -123,8 +136,42 @@ def _normalise_response(
     _replace_contents(response, to_sfn_response(response, operation.output_shape))
 
 
+def _latest_active_revision(original: Any) -> Any:
+    from moto.ecs.exceptions import TaskDefinitionNotFoundException
+
+    @functools.wraps(original)
+    def describe_task_definition(self: Any, task_definition_str: str) -> Any:
+        name = task_definition_str.split("/")[-1]
+        if ":" in name:
+            return original(self, task_definition_str)
+        active = [td for td in self.task_definitions.get(name, {}).values() if td.status == "ACTIVE"]
+        if not active:
+            raise TaskDefinitionNotFoundException()
+        return max(active, key=lambda td: td.revision)
+
+    describe_task_definition.patched = True  # type: ignore[attr-defined]
+    return describe_task_definition
+
+
+def _tags_of_existing_only(original: Any) -> Any:
+    from moto.stepfunctions.exceptions import ResourceNotFound
+
+    @functools.wraps(original)
+    def list_tags_for_resource(self: Any, arn: str) -> Any:
+        resource = arn.split(":", 5)[-1]
+        machine = resource.startswith("stateMachine:") and resource.count(":") == 1
+        if machine and not any(found.arn == arn for found in self.state_machines):
+            raise ResourceNotFound(arn)
+        return original(self, arn)
+
+    list_tags_for_resource.patched = True  # type: ignore[attr-defined]
+    return list_tags_for_resource
+
+
 def apply() -> None:
-    """Install the two hooks on moto's ECS integration. Idempotent."""
+    """Install every patch. Idempotent."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.stepfunctions.models import StepFunctionBackend
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_ecs,
     )
@@ -132,3 +179,11 @@ def apply() -> None:
     service_class = state_task_service_ecs.StateTaskServiceEcs
     service_class._normalise_parameters = _normalise_parameters
     service_class._normalise_response = _normalise_response
+    if not getattr(EC2ContainerServiceBackend.describe_task_definition, "patched", False):
+        EC2ContainerServiceBackend.describe_task_definition = _latest_active_revision(  # type: ignore[method-assign]
+            EC2ContainerServiceBackend.describe_task_definition
+        )
+    if not getattr(StepFunctionBackend.list_tags_for_resource, "patched", False):
+        StepFunctionBackend.list_tags_for_resource = _tags_of_existing_only(  # type: ignore[method-assign]
+            StepFunctionBackend.list_tags_for_resource
+        )
