@@ -25,9 +25,10 @@ demo: setup
 	$(PY) -m tests.demo
 
 lint: setup
-	$(BIN)/ruff check src tests bench testkit
-	$(BIN)/ruff format --check src tests bench testkit
+	$(BIN)/ruff check src tests bench testkit tools
+	$(BIN)/ruff format --check src tests bench testkit tools
 	$(BIN)/mypy
+	$(PY) tools/gates.py src
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 
 test: lint

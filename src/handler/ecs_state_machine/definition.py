@@ -94,7 +94,8 @@ def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
         raise PropertyError(
             "Definition", MISSING, "is larger than Step Functions' 1 MB limit", "Split the workflow."
         )
-    return restore_types(document)
+    restored: dict[str, Any] = restore_types(document)
+    return restored
 
 
 def substituted_size(raw: Any, substitutions: Mapping[str, str]) -> int:
