@@ -22,11 +22,11 @@ $(VENV)/.ready: requirements-dev.txt src/handler/requirements.txt
 	@touch $@
 
 demo: setup
-	$(PY) -m tests.demo
+	$(PY) -m demo
 
 lint: setup
-	$(BIN)/ruff check src tests bench testkit tools
-	$(BIN)/ruff format --check src tests bench testkit tools
+	$(BIN)/ruff check src tests bench testkit tools demo
+	$(BIN)/ruff format --check src tests bench testkit tools demo
 	$(BIN)/mypy
 	$(PY) tools/gates.py src
 	$(BIN)/cfn-lint template.yaml examples/*.yaml

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.sandbox import handler_dir
 from bench.stats import Figure, median, ratio_at_most
-from tests.harness.lambda_runner import LambdaFunction
+from testkit.lambda_runner import LambdaFunction
 
 IMPORT_RATIO_TARGET = 1.25
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.sandbox import Bench, BenchError, Outcome, unique
 from bench.stats import Figure, equals_floor, median, ratio_at_most
-from tests.harness.ecs_world import World
+from testkit.estate import Estate as World
 
 OPERATIONS = ("create", "update", "delete")
 WALL_RATIO_TARGET = 1.3

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.sandbox import handler_dir
 from bench.stats import Figure
-from tests.harness.moto_server import REPO_ROOT
+from testkit.moto_server import REPO_ROOT
 
 OLD_BOTOCORE = "1.34.0"  # 2023-12; Lambda's python3.13 runtime appeared in 2024-11
 FLOOR_PACKAGES = ("crhelper", "aws-lambda-powertools")

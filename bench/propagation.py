@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.sandbox import Bench, BenchError, handler_dir, unique
 from bench.stats import Figure, median, median_at_least
-from tests.harness.ecs_world import World
-from tests.harness.lambda_runner import read_function_settings
+from testkit.estate import Estate as World
+from testkit.lambda_runner import read_function_settings
 
 WINDOWS = (2, 5, 10)
 OVERSHOOT_TARGET_S = 1.0

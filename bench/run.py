@@ -36,8 +36,8 @@ from typing import Any
 from bench import coldstart, lifecycle, package, propagation, scale
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
-from tests.harness.ecs_world import build_world
-from tests.harness.moto_server import REPO_ROOT
+from testkit.estate import build_estate
+from testkit.moto_server import REPO_ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -167,7 +167,7 @@ def main() -> int:
             print(f"  cold start: {time.perf_counter() - step:.0f} s", flush=True)
 
         with Bench(workdir) as bench:
-            world = build_world(bench.moto)
+            world = build_estate(bench.moto)
             if _wanted("lifecycle") or _wanted("scale") or _wanted("package"):
                 step = time.perf_counter()
                 found, details["lifecycle"] = lifecycle.run(bench, world, _setting("BENCH_ROUNDS", 9))

@@ -1,10 +1,11 @@
 """Where the benchmark runs the code under test: one moto server (its own process, on a free loopback
 port), one HTTPS response listener, and handler processes started the way AWS Lambda starts them.
 
-Reuses the end-to-end harness (``tests.harness``): ``MotoServer``, ``ResponseListener`` with a
-throwaway certificate authority, and ``LambdaFunction`` (the handler in its own process, reaching AWS
-only through ``AWS_ENDPOINT_URL``). The function's task root is a copy of the handler directory
-(``BENCH_HANDLER_DIR``, default ``src/handler``) plus ``bench_shim`` and ``bench_minimal``.
+Built from the test kit (``testkit``): ``MotoServer``, ``Listener`` with a throwaway certificate
+authority, CloudFormation's record, and ``LambdaFunction`` (the handler in its own process, reaching
+AWS only through ``AWS_ENDPOINT_URL``). The function's task root is a copy of the handler directory
+(``BENCH_HANDLER_DIR``, default ``src/handler``) plus ``bench_shim``, ``bench_minimal`` and the
+kit's fault injector (``testkit``), which the shim uses to count calls and inject throttling.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from testkit import stacks
-from tests.harness.cloudformation import CloudFormation, Stack
-from tests.harness.lambda_runner import LambdaFunction
-from tests.harness.moto_server import REPO_ROOT, MotoServer
-from tests.harness.response_listener import ResponseListener
-from tests.harness.tls import make_tls_material
+from testkit.cloudformation import Player, new_stack_id
+from testkit.lambda_runner import LambdaFunction
+from testkit.listener import Listener
+from testkit.moto_server import REPO_ROOT, MotoServer
+from testkit.tls import make_tls_material
+from testkit.transports import InFunction
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -74,14 +76,18 @@ class Bench:
         self.task_root = workdir / "task"
         self.moto = MotoServer(log_file=workdir / "moto.log")
         self.tls = make_tls_material(workdir / "tls")
-        self.listener = ResponseListener(self.tls)
+        self.listener = Listener(self.tls)
         self.functions: list[LambdaFunction] = []
-        self._requests: CloudFormation | None = None
+        self._requests: InFunction | None = None
 
     def __enter__(self) -> Bench:
         shutil.copytree(handler_dir(), self.task_root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         shutil.copy(BENCH_DIR / "shim.py", self.task_root / "bench_shim.py")
         shutil.copy(BENCH_DIR / "minimal.py", self.task_root / "bench_minimal.py")
+        kit = self.task_root / "testkit"
+        kit.mkdir()
+        for module in ("__init__.py", "faults.py"):
+            shutil.copy(REPO_ROOT / "testkit" / module, kit / module)
         self.moto.start()
         self.listener.start()
         return self
@@ -130,14 +136,15 @@ class Bench:
                 )
             pending = [f for f, _ in failed]
 
-    def stack(self, name: str) -> Stack:
+    def stack(self, name: str) -> str:
+        """A new stack's id (requests name it; CloudFormation's record keeps it)."""
         if self._requests is None:
-            self._requests = CloudFormation(self.function("provider", "requests"), self.listener)
-        return self._requests.stack(name)
+            self._requests = InFunction(self.function("provider", "requests"), self.listener)
+        return new_stack_id(name)
 
     def request(
         self,
-        stack: Stack,
+        stack: str,
         request_type: str,
         logical_id: str,
         properties: dict,
@@ -146,14 +153,12 @@ class Bench:
         old_properties: dict | None = None,
     ) -> dict:
         assert self._requests is not None
-        return self._requests.request(
-            request_type,
-            stack_id=stack.stack_id,
-            logical_id=logical_id,
-            properties=properties,
-            physical_id=physical_id,
-            old_properties=old_properties,
-        )
+        extra: dict[str, Any] = {}
+        if physical_id is not None:
+            extra["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            extra["OldResourceProperties"] = old_properties
+        return Player(self._requests, stack, logical_id).event(request_type, properties, **extra)
 
     def deliver(self, function: LambdaFunction, request: dict, **control: Any) -> tuple[Any, list[dict]]:
         """Run one request whatever happens: the invocation and every response body sent for it."""

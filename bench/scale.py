@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.sandbox import Bench, unique
 from bench.stats import Figure, median, percentile
-from tests.harness.ecs_world import World
+from testkit.estate import Estate as World
 
 THROTTLE_RATE = 0.2
 SEED = 20240605

@@ -1,134 +1,63 @@
 """The benchmark's handler module, loaded in the Lambda-like handler process as ``bench_shim``.
 
-``tests.harness.lambda_runner`` imports ``$_HANDLER`` from a task root that holds the code under
-test plus this file (and ``bench_minimal``). Before anything builds a client, a probe is registered
-on boto3's default session, so it sees every AWS call the code makes:
+``testkit.lambda_runner`` imports ``$_HANDLER`` from a task root that holds the code under test plus
+this file, ``bench_minimal`` and the kit's fault injector (``testkit.faults``). Before anything
+builds a client, the injector is installed on boto3's default session, so it sees every AWS call the
+code makes: it counts API calls (one per client method call, whatever botocore retries) and HTTP
+attempts, records each call's parameters when asked (``record``), and can answer an attempt itself,
+the way AWS would answer it, so botocore parses the error and applies its own retry rules exactly
+as for a real answer:
 
-- ``before-call`` counts API calls (one per client method call, whatever botocore retries);
-- ``before-parameter-build`` records each call's parameters when asked (``record``);
-- ``before-send`` counts HTTP attempts and can answer an attempt itself, the way AWS would answer
-  it, so botocore parses the error and applies its own retry rules exactly as for a real answer:
-  ``propagation_window`` refuses CreateStateMachine with the IAM-propagation AccessDenied until that
-  many seconds after the first CreateRole; ``throttle_rate`` answers that share of attempts (drawn
-  from a ``seed``-ed generator) with the service's throttling error.
+- ``propagation_window``: CreateStateMachine is refused with the IAM-propagation AccessDenied until
+  that many seconds after the first CreateRole attempt;
+- ``throttle_rate``: that share of attempts (drawn from a ``seed``-ed generator) gets the service's
+  throttling error.
 
 An invocation's event is ``{"bench": <control>, "event": <CloudFormation request>}``; the result is
-the wall time of the code under test's handler, and what the probe saw. Self-contained on purpose:
-the handler process imports only from its task root, the standard library and site-packages.
+the wall time of the code under test's handler, and what the injector saw.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import random
-import threading
 import time
 from typing import Any
 
-import boto3
-from botocore.awsrequest import AWSResponse
+from testkit.faults import PROPAGATION_ASSUME, Injector, Rule
 
-PROPAGATION_MESSAGE = (
-    "Neither the global service principal states.amazonaws.com, nor the regional one is authorized to "
-    "assume the provided role."
-)
-# Services answering in XML (the query protocol); every other one here answers in JSON.
-_QUERY_PROTOCOL = {"iam", "cloudformation"}
+INJECTOR = Injector().install()
 
 
-class _Raw:
-    """The stream botocore reads an HTTP response body from."""
+def _arm(control: dict[str, Any]) -> None:
+    INJECTOR.reset()
+    INJECTOR.record = bool(control.get("record"))
+    window = control.get("propagation_window")
+    if window is not None:
 
-    def __init__(self, body: bytes) -> None:
-        self._body = body
+        def refusing(_operation: str) -> bool:
+            created = INJECTOR.first_attempt.get("iam.CreateRole")
+            return created is None or time.monotonic() < created + float(window)
 
-    def stream(self, **_: Any) -> Any:
-        yield self._body
+        INJECTOR.add(
+            Rule(
+                "sfn.CreateStateMachine",
+                occurrence=0,
+                code="AccessDeniedException",
+                message=PROPAGATION_ASSUME,
+                times=None,
+                decide=refusing,
+            )
+        )
+    rate = float(control.get("throttle_rate") or 0.0)
+    if rate:
+        rng = random.Random(control.get("seed", 0))
+        INJECTOR.add(
+            Rule(
+                "*", occurrence=0, times=None, message="Rate exceeded", decide=lambda _op: rng.random() < rate
+            )
+        )
 
-
-def aws_error(service: str, code: str, message: str, status: int = 400) -> AWSResponse:
-    """An HTTP error answer in the service's own wire format."""
-    if service in _QUERY_PROTOCOL:
-        body = (
-            "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{code}</Code><Message>{message}</Message></Error>"
-            "<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
-        ).encode()
-        headers = {"Content-Type": "text/xml"}
-    else:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-    headers["x-amzn-RequestId"] = "00000000-0000-4000-8000-000000000000"
-    return AWSResponse("https://aws.invalid/", status, headers, _Raw(body))
-
-
-class Probe:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset({})
-
-    def reset(self, control: dict[str, Any]) -> None:
-        with self._lock:
-            self.calls: list[str] = []
-            self.params: list[list[Any]] = []
-            self.attempts = 0
-            self.timeline: list[list[Any]] = []  # [operation, seconds since reset, answered here]
-            self.started = time.monotonic()
-            self.injected = 0
-            self.record = bool(control.get("record"))
-            self.window = control.get("propagation_window")
-            self.role_created_at: float | None = None
-            self.throttle_rate = float(control.get("throttle_rate") or 0.0)
-            self.rng = random.Random(control.get("seed", 0))
-
-    @staticmethod
-    def _operation(event_name: str) -> tuple[str, str]:
-        parts = event_name.split(".")
-        return parts[1], parts[2]
-
-    def before_call(self, event_name: str = "", **_: Any) -> None:
-        service, operation = self._operation(event_name)
-        with self._lock:
-            self.calls.append(f"{service}.{operation}")
-
-    def before_parameter_build(self, params: dict[str, Any], event_name: str = "", **_: Any) -> None:
-        if self.record:
-            service, operation = self._operation(event_name)
-            with self._lock:
-                self.params.append([f"{service}.{operation}", copy.deepcopy(params)])
-
-    def before_send(self, event_name: str = "", **_: Any) -> AWSResponse | None:
-        service, operation = self._operation(event_name)
-        now = time.monotonic()
-        with self._lock:
-            self.attempts += 1
-            answer = self._answer(service, operation, now)
-            self.timeline.append([f"{service}.{operation}", round(now - self.started, 4), answer is not None])
-            if answer is not None:
-                self.injected += 1
-            return answer
-
-    def _answer(self, service: str, operation: str, now: float) -> AWSResponse | None:
-        if self.window is not None:
-            if operation == "CreateRole" and self.role_created_at is None:
-                self.role_created_at = now
-            refusing = self.role_created_at is None or now < self.role_created_at + float(self.window)
-            if operation == "CreateStateMachine" and refusing:
-                return aws_error(service, "AccessDeniedException", PROPAGATION_MESSAGE)
-        if self.throttle_rate and self.rng.random() < self.throttle_rate:
-            code = "Throttling" if service in _QUERY_PROTOCOL else "ThrottlingException"
-            return aws_error(service, code, "Rate exceeded")
-        return None
-
-
-PROBE = Probe()
-boto3.setup_default_session()
-_events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-_events.register("before-call", PROBE.before_call)
-_events.register("before-parameter-build", PROBE.before_parameter_build)
-_events.register("before-send", PROBE.before_send)
 
 TARGET = os.environ.get("BENCH_TARGET", "provider")
 if TARGET == "provider":
@@ -145,7 +74,7 @@ else:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     control = event.get("bench") or {}
-    PROBE.reset(control)
+    _arm(control)
     if control.get("noop"):
         return {"ready": True}
     started = time.perf_counter()
@@ -153,9 +82,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     wall = time.perf_counter() - started
     return {
         "wall_s": wall,
-        "calls": PROBE.calls,
-        "attempts": PROBE.attempts,
-        "injected": PROBE.injected,
-        "timeline": PROBE.timeline,
-        "params": PROBE.params,
+        "calls": list(INJECTOR.log),
+        "attempts": sum(INJECTOR.attempts.values()),
+        "injected": sum(1 for entry in INJECTOR.timeline if entry[2]),
+        "timeline": INJECTOR.timeline,
+        "params": INJECTOR.params,
     }

@@ -1,6 +1,6 @@
 """Session-wide machinery for the end-to-end tests: one moto server, one response listener, one
 provider function (its process stays warm between invocations, as a Lambda sandbox does). Each test
-starts from an empty moto with a fresh ``World``."""
+starts from an empty moto with a fresh estate and an empty CloudFormation record."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from testkit import stacks
-from tests.harness.cloudformation import CloudFormation, CustomResource
-from tests.harness.ecs_world import World, build_world
-from tests.harness.lambda_runner import LambdaFunction
-from tests.harness.moto_server import MotoServer
-from tests.harness.response_listener import ResponseListener
-from tests.harness.tls import TlsMaterial, make_tls_material
+from testkit.cloudformation import Player, new_stack_id
+from testkit.estate import Estate, build_estate
+from testkit.lambda_runner import LambdaFunction
+from testkit.listener import Listener
+from testkit.moto_server import MotoServer
+from testkit.tls import TlsMaterial, make_tls_material
+from testkit.transports import InFunction
 
 
 @pytest.fixture(scope="session")
@@ -35,14 +36,14 @@ def moto(workdir: Path) -> Iterator[MotoServer]:
 
 
 @pytest.fixture(scope="session")
-def listener(tls: TlsMaterial) -> Iterator[ResponseListener]:
-    with ResponseListener(tls) as running:
+def listener(tls: TlsMaterial) -> Iterator[Listener]:
+    with Listener(tls) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
 def provider(
-    moto: MotoServer, tls: TlsMaterial, workdir: Path, listener: ResponseListener
+    moto: MotoServer, tls: TlsMaterial, workdir: Path, listener: Listener
 ) -> Iterator[LambdaFunction]:
     function = LambdaFunction(
         endpoint_url=moto.endpoint_url,
@@ -55,20 +56,20 @@ def provider(
 
 
 @pytest.fixture
-def world(moto: MotoServer) -> World:
+def world(moto: MotoServer) -> Estate:
     moto.reset()
-    return build_world(moto)
+    return build_estate(moto)
 
 
 @pytest.fixture
-def cloudformation(provider: LambdaFunction, listener: ResponseListener, world: World) -> CloudFormation:
+def cloudformation(provider: LambdaFunction, listener: Listener, world: Estate) -> InFunction:
     listener.clear()
     stacks.shared().clear()
-    return CloudFormation(provider, listener)
+    return InFunction(provider, listener)
 
 
 @pytest.fixture
-def one_response_per_request(provider: LambdaFunction, listener: ResponseListener) -> Iterator[None]:
+def one_response_per_request(provider: LambdaFunction, listener: Listener) -> Iterator[None]:
     """After the test: the provider never failed an invocation (Lambda would retry it) and answered
     every request exactly once."""
     first_invocation = len(provider.invocations)
@@ -82,5 +83,5 @@ def one_response_per_request(provider: LambdaFunction, listener: ResponseListene
 
 
 @pytest.fixture
-def resource(cloudformation: CloudFormation) -> CustomResource:
-    return cloudformation.stack("my-batch-stack").resource("NightlyBatch")
+def resource(cloudformation: InFunction) -> Player:
+    return Player(cloudformation, new_stack_id("my-batch-stack"), "NightlyBatch")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.harness import readback
-from tests.harness.cloudformation import CustomResource
-from tests.harness.ecs_world import World, provider_leftovers
-from tests.harness.moto_server import MotoServer
+from testkit import readback
+from testkit.cloudformation import Player
+from testkit.estate import Estate, provider_leftovers
+from testkit.moto_server import MotoServer
 
 pytestmark = pytest.mark.usefixtures("one_response_per_request")
 
@@ -27,14 +27,14 @@ EXECUTION_INPUT = {
 
 
 @pytest.fixture
-def pinned(world: World) -> dict[str, str]:
+def pinned(world: Estate) -> dict[str, str]:
     """The families' revisions; family -> the latest ACTIVE revision (what the provider must pin).
 
     ``backfill``'s highest revision is deregistered: its latest ACTIVE revision is not its highest
     (moto's DescribeTaskDefinition(family) returns the INACTIVE one)."""
     migrate = [world.register_other_family("migrate", "app", tag) for tag in ("v1", "v2")]
     backfill = [world.register_other_family("backfill", "worker", tag) for tag in ("v1", "v2", "v3")]
-    world.moto.client("ecs").deregister_task_definition(taskDefinition=backfill[2])
+    world.aws.client("ecs").deregister_task_definition(taskDefinition=backfill[2])
     report = [world.register_other_family("report", "app", "v1")]
     return {"migrate": migrate[-1], "backfill": backfill[1], "report": report[-1]}
 
@@ -143,20 +143,20 @@ def workflow(*, cluster: str, subnets: list[str], security_groups: list[str], it
     }
 
 
-def yaml_map_properties(world: World) -> dict:
+def yaml_map_properties(world: Estate) -> dict:
     """Definition as a YAML map; the harness stringifies every scalar, as CloudFormation does."""
     return {
         "Definition": workflow(
             cluster=world.cluster_name,
-            subnets=world.subnet_ids,
-            security_groups=world.security_group_ids,
+            subnets=world.subnets,
+            security_groups=world.security_groups,
             item_selector=True,
         ),
         "StateMachineName": "nightly-pipeline",
     }
 
 
-def json_string_properties(world: World) -> dict:
+def json_string_properties(world: Estate) -> dict:
     """Definition as a JSON string (e.g. !Sub-free Fn::ToJsonString), placeholders filled by
     DefinitionSubstitutions."""
     text = json.dumps(
@@ -171,9 +171,9 @@ def json_string_properties(world: World) -> dict:
         "Definition": text,
         "DefinitionSubstitutions": {
             "Cluster": world.cluster_name,
-            "SubnetA": world.subnet_ids[0],
-            "SubnetB": world.subnet_ids[1],
-            "SecurityGroup": world.security_group_ids[0],
+            "SubnetA": world.subnets[0],
+            "SubnetB": world.subnets[1],
+            "SecurityGroup": world.security_groups[0],
         },
     }
 
@@ -191,9 +191,9 @@ def state_parameters(definition: dict) -> dict[str, dict]:
     "properties_of", [yaml_map_properties, json_string_properties], ids=["yaml-map", "json-string"]
 )
 def test_three_task_workflow_runs_each_pinned_revision_with_its_own_command(
-    resource: CustomResource, world: World, moto: MotoServer, pinned: dict[str, str], properties_of: Any
+    resource: Player, world: Estate, moto: MotoServer, pinned: dict[str, str], properties_of: Any
 ) -> None:
-    created = resource.create(properties_of(world))
+    created = resource.create_operation(properties_of(world))
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     arn = created.first.physical_id
     assert created.first.data["TaskDefinitionArns"] == ",".join(
@@ -205,7 +205,7 @@ def test_three_task_workflow_runs_each_pinned_revision_with_its_own_command(
     for family, parameters in state_parameters(definition).items():
         assert parameters["TaskDefinition"] == pinned[family]
         assert parameters["Cluster"] == world.cluster_arn
-        assert parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == world.subnet_ids
+        assert parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == world.subnets
     # CloudFormation's strings are ASL's numbers and booleans again.
     assert definition["States"]["PerShard"]["MaxConcurrency"] == 2
     assert definition["States"]["PerShard"]["End"] is True
@@ -236,6 +236,6 @@ def test_three_task_workflow_runs_each_pinned_revision_with_its_own_command(
         "report": [["echo", "s1"], ["echo", "s2"]],
     }
 
-    deleted = resource.delete()
+    deleted = resource.delete_operation()
     assert deleted.outcome == "DELETE_COMPLETE", deleted.describe()
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}

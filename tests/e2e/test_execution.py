@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from tests.harness import readback
-from tests.harness.cloudformation import CustomResource
-from tests.harness.ecs_world import World, provider_leftovers
-from tests.harness.moto_server import MotoServer
+from testkit import readback
+from testkit.cloudformation import Player
+from testkit.estate import Estate, provider_leftovers
+from testkit.moto_server import MotoServer
 
 pytestmark = pytest.mark.usefixtures("one_response_per_request")
 
@@ -28,14 +28,16 @@ ENVIRONMENT = [{"Name": "A", "Value": "1"}]
     ids=["default-run-job-with-env", "run-job", "request-response-with-env"],
 )
 def test_execution_runs_the_resolved_revision_with_the_command(
-    resource: CustomResource,
-    world: World,
+    resource: Player,
+    world: Estate,
     moto: MotoServer,
     pattern: str | None,
     environment_path: str | None,
     resource_arn: str,
 ) -> None:
-    created = resource.create(world.properties(IntegrationPattern=pattern, EnvironmentPath=environment_path))
+    created = resource.create_operation(
+        world.properties(IntegrationPattern=pattern, EnvironmentPath=environment_path)
+    )
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     arn = created.first.physical_id
     definition = readback.state_machine(moto, arn)["definition"]
@@ -63,16 +65,16 @@ def test_execution_runs_the_resolved_revision_with_the_command(
         expected_override["environment"] = [{"name": "A", "value": "1"}]
     assert task["overrides"]["containerOverrides"] == [expected_override]
     subnet = next(d["value"] for d in task["attachments"][0]["details"] if d["name"] == "subnetId")
-    assert subnet in world.subnet_ids
+    assert subnet in world.subnets
 
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}
 
 
 def test_wait_for_task_token_hands_the_token_to_the_task(
-    resource: CustomResource, world: World, moto: MotoServer
+    resource: Player, world: Estate, moto: MotoServer
 ) -> None:
-    created = resource.create(world.properties(IntegrationPattern="WAIT_FOR_TASK_TOKEN"))
+    created = resource.create_operation(world.properties(IntegrationPattern="WAIT_FOR_TASK_TOKEN"))
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     sfn = moto.client("stepfunctions")
     execution_arn = sfn.start_execution(
@@ -97,5 +99,5 @@ def test_wait_for_task_token_hands_the_token_to_the_task(
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"rows": 42}
 
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from botocore.validate import ParamValidator
 
+from testkit.cloudformation import ResponseShapeError, check_response, stringify
+from testkit.lambda_runner import FunctionSettings, LambdaFunction, function_arn
+from testkit.listener import DROP, Listener
 from testkit.moto_patches import operation_model, to_boto_parameters, to_sfn_response
-from tests.harness.cloudformation import ResponseShapeError, check_response, stringify
-from tests.harness.lambda_runner import FunctionSettings, LambdaFunction, function_arn
-from tests.harness.response_listener import DROP, ResponseListener
-from tests.harness.tls import TlsMaterial
+from testkit.tls import TlsMaterial
 
 
 def test_properties_are_stringified_like_cloudformation() -> None:
@@ -36,7 +36,7 @@ def test_properties_are_stringified_like_cloudformation() -> None:
     }
 
 
-def _put(listener: ResponseListener, context: ssl.SSLContext, path: str, body: bytes) -> int:
+def _put(listener: Listener, context: ssl.SSLContext, path: str, body: bytes) -> int:
     connection = http.client.HTTPSConnection(f"127.0.0.1:{listener.port}", context=context, timeout=5)
     try:
         connection.request("PUT", path, body=body, headers={"content-type": ""})
@@ -47,7 +47,7 @@ def _put(listener: ResponseListener, context: ssl.SSLContext, path: str, body: b
 
 def test_listener_answers_a_programmed_sequence_and_records_every_attempt(tls: TlsMaterial) -> None:
     trusting = ssl.create_default_context(cafile=str(tls.ca_file))
-    with ResponseListener(tls) as listener:
+    with Listener(tls) as listener:
         url = listener.response_url("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "R", "req-1")
         path = url.split(str(listener.port), 1)[1]
         listener.program([500, DROP, 503])

@@ -7,17 +7,18 @@ from typing import Any
 
 import pytest
 
-from tests.harness import readback
-from tests.harness.cloudformation import CloudFormation, CustomResource
-from tests.harness.ecs_world import (
+from testkit import readback
+from testkit.cloudformation import Player
+from testkit.estate import (
     CONTAINERS,
     FAMILY,
     OWNER_TAG_LOGICAL,
     OWNER_TAG_STACK,
-    World,
+    Estate,
     provider_leftovers,
 )
-from tests.harness.moto_server import MotoServer
+from testkit.moto_server import MotoServer
+from testkit.transports import InFunction
 
 pytestmark = pytest.mark.usefixtures("one_response_per_request")
 
@@ -43,12 +44,12 @@ def assert_nothing_left(moto: MotoServer) -> None:
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}
 
 
-def test_create_then_delete(resource: CustomResource, world: World, moto: MotoServer) -> None:
-    operation = resource.create(world.properties())
+def test_create_then_delete(resource: Player, world: Estate, moto: MotoServer) -> None:
+    operation = resource.create_operation(world.properties())
     assert operation.outcome == "CREATE_COMPLETE", operation.describe()
     created = operation.first
     arn = created.physical_id
-    revision_2 = world.revision_arns[1]
+    revision_2 = world.revisions[1]
 
     assert created.data["Arn"] == arn
     assert arn.startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
@@ -67,36 +68,33 @@ def test_create_then_delete(resource: CustomResource, world: World, moto: MotoSe
     assert parameters["TaskDefinition"] in (revision_2, f"{FAMILY}:2")
     assert parameters["Cluster"] in (world.cluster_name, world.cluster_arn)
     assert parameters["LaunchType"] == "FARGATE"
-    assert parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == world.subnet_ids
+    assert parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == world.subnets
     assert (
-        parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
-        == world.security_group_ids
+        parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == world.security_groups
     )
     assert container_override(parameters, "hoge")["Command.$"] == "$.command"
     assert 3600 in values_of(machine["definition"], "TimeoutSeconds")
 
     role = readback.role(moto, created.data["RoleArn"])
     for tags in (machine["tags"], role["tags"]):
-        assert tags[OWNER_TAG_STACK] == resource.stack.stack_id
+        assert tags[OWNER_TAG_STACK] == resource.stack_id
         assert tags[OWNER_TAG_LOGICAL] == "NightlyBatch"
     assert revision_2 in readback.allowed_resources(role["policies"], "ecs:RunTask")
     passable = readback.allowed_resources(role["policies"], "iam:PassRole")
     assert {world.task_role_arn, world.execution_role_arn} <= passable
 
-    operation = resource.delete()
+    operation = resource.delete_operation()
     assert operation.outcome == "DELETE_COMPLETE", operation.describe()
     assert_nothing_left(moto)
 
 
-def test_update_in_place_moves_to_the_new_revision(
-    resource: CustomResource, world: World, moto: MotoServer
-) -> None:
-    created = resource.create(world.properties())
+def test_update_in_place_moves_to_the_new_revision(resource: Player, world: Estate, moto: MotoServer) -> None:
+    created = resource.create_operation(world.properties())
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     revision_3 = world.register_revision("v3")
 
     # events/update.json's change: TimeoutSeconds 3600 -> 7200.
-    operation = resource.update(world.properties(TimeoutSeconds=7200))
+    operation = resource.update_operation(world.properties(TimeoutSeconds=7200))
     assert operation.outcome == "UPDATE_COMPLETE", operation.describe()
     assert len(operation.steps) == 1, "an in-place update needs no cleanup Delete"
     updated = operation.first
@@ -110,19 +108,19 @@ def test_update_in_place_moves_to_the_new_revision(
     role = readback.role(moto, machine["roleArn"])
     assert revision_3 in readback.allowed_resources(role["policies"], "ecs:RunTask")
 
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert_nothing_left(moto)
 
 
 def test_replacement_then_cleanup_of_the_old_state_machine(
-    resource: CustomResource, world: World, moto: MotoServer
+    resource: Player, world: Estate, moto: MotoServer
 ) -> None:
-    created = resource.create(world.properties(StateMachineName="nightly-batch-a"))
+    created = resource.create_operation(world.properties(StateMachineName="nightly-batch-a"))
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     old_arn = created.first.physical_id
     assert old_arn.endswith(":stateMachine:nightly-batch-a")
 
-    operation = resource.update(world.properties(StateMachineName="nightly-batch-b"))
+    operation = resource.update_operation(world.properties(StateMachineName="nightly-batch-b"))
     assert operation.outcome == "UPDATE_COMPLETE", operation.describe()
     update, cleanup = operation.steps
     new_arn = update.physical_id
@@ -136,16 +134,16 @@ def test_replacement_then_cleanup_of_the_old_state_machine(
     assert left["roles"] == [update.data["RoleArn"]]
     assert readback.state_machine(moto, new_arn)["roleArn"] == update.data["RoleArn"]
 
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert_nothing_left(moto)
 
 
-def test_failed_update_then_rollback(resource: CustomResource, world: World, moto: MotoServer) -> None:
-    created = resource.create(world.properties())
+def test_failed_update_then_rollback(resource: Player, world: Estate, moto: MotoServer) -> None:
+    created = resource.create_operation(world.properties())
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     arn = created.first.physical_id
 
-    operation = resource.update(world.properties(ContainerName="does-not-exist"))
+    operation = resource.update_operation(world.properties(ContainerName="does-not-exist"))
     assert operation.outcome == "UPDATE_ROLLBACK_COMPLETE", operation.describe()
     failed, rollback = operation.steps
     assert failed.status == "FAILED"
@@ -161,7 +159,7 @@ def test_failed_update_then_rollback(resource: CustomResource, world: World, mot
     left = provider_leftovers(moto)
     assert left == {"roles": [machine["roleArn"]], "state_machines": [arn]}
 
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert_nothing_left(moto)
 
 
@@ -174,9 +172,9 @@ def test_failed_update_then_rollback(resource: CustomResource, world: World, mot
     ids=["missing-family", "missing-container"],
 )
 def test_failed_create_then_its_delete(
-    resource: CustomResource, world: World, moto: MotoServer, overrides: dict, named: str
+    resource: Player, world: Estate, moto: MotoServer, overrides: dict, named: str
 ) -> None:
-    operation = resource.create(world.properties(**overrides))
+    operation = resource.create_operation(world.properties(**overrides))
     assert operation.outcome == "ROLLBACK_COMPLETE", operation.describe()
     failed, delete = operation.steps
     assert failed.status == "FAILED"
@@ -187,31 +185,27 @@ def test_failed_create_then_its_delete(
 
 
 def test_delete_of_an_id_cloudformation_invented(
-    cloudformation: CloudFormation, resource: CustomResource, world: World, moto: MotoServer
+    cloudformation: InFunction, resource: Player, world: Estate, moto: MotoServer
 ) -> None:
     """The stack failed elsewhere while the Create was still running: CloudFormation deletes an id it
     made up. Nothing of another resource may go."""
-    neighbour = resource.stack.resource("OtherBatch")
-    assert neighbour.create(world.properties()).outcome == "CREATE_COMPLETE"
+    neighbour = Player(cloudformation, resource.stack_id, "OtherBatch")
+    assert neighbour.create_operation(world.properties()).outcome == "CREATE_COMPLETE"
 
-    step = cloudformation.send(
-        cloudformation.request(
-            "Delete",
-            stack_id=resource.stack.stack_id,
-            logical_id="NightlyBatch",
-            properties=world.properties(),
-            physical_id="my-batch-stack-NightlyBatch-1R2T3Y4U5I6O7",
+    step = resource.send(
+        resource.event(
+            "Delete", world.properties(), PhysicalResourceId="my-batch-stack-NightlyBatch-1R2T3Y4U5I6O7"
         )
     )
     assert step.succeeded, step.describe()
     assert provider_leftovers(moto)["state_machines"] == [neighbour.physical_id]
 
-    assert neighbour.delete().outcome == "DELETE_COMPLETE"
+    assert neighbour.delete_operation().outcome == "DELETE_COMPLETE"
     assert_nothing_left(moto)
 
 
 def test_a_name_taken_by_someone_else_fails_and_its_machine_survives_the_rollback(
-    resource: CustomResource, world: World, moto: MotoServer
+    resource: Player, world: Estate, moto: MotoServer
 ) -> None:
     sfn = moto.client("stepfunctions")
     theirs = sfn.create_state_machine(
@@ -220,7 +214,7 @@ def test_a_name_taken_by_someone_else_fails_and_its_machine_survives_the_rollbac
         roleArn=world.task_role_arn,
     )["stateMachineArn"]
 
-    operation = resource.create(world.properties(StateMachineName="nightly-batch-a"))
+    operation = resource.create_operation(world.properties(StateMachineName="nightly-batch-a"))
     assert operation.outcome == "ROLLBACK_COMPLETE", operation.describe()
     failed, delete = operation.steps
     assert failed.status == "FAILED"
@@ -232,25 +226,23 @@ def test_a_name_taken_by_someone_else_fails_and_its_machine_survives_the_rollbac
 
 
 def test_a_forged_update_through_the_function_is_refused_and_changes_nothing(
-    resource: CustomResource, cloudformation: CloudFormation, world: World, moto: MotoServer
+    resource: Player, cloudformation: InFunction, world: Estate, moto: MotoServer
 ) -> None:
     """A stack author invokes the function directly with an Update of another stack's resource
     (its ids are on its tags). The function, in its own process, asks CloudFormation's record over
     HTTP, refuses, and answers FAILED at the (real, HTTPS) ResponseURL; the state machine is as it was."""
-    created = resource.create(world.properties()).first
+    created = resource.create_operation(world.properties()).first
     before = readback.state_machine(moto, created.physical_id)
-    forged = cloudformation.request(
+    forged = resource.event(
         "Update",
-        stack_id=resource.stack.stack_id,
-        logical_id=resource.logical_id,
-        properties={**world.properties(), "TimeoutSeconds": 1},
-        physical_id=created.physical_id,
-        old_properties=world.properties(),
+        {**world.properties(), "TimeoutSeconds": 1},
+        PhysicalResourceId=created.physical_id,
+        OldResourceProperties=world.properties(),
     )
-    step = cloudformation.deliver(forged)
+    step = resource.deliver(forged)
     assert step.status == "FAILED" and step.reason.startswith("Refused: CloudFormation does not show"), (
         step.describe()
     )
     assert readback.state_machine(moto, created.physical_id) == before
-    assert resource.delete().outcome == "DELETE_COMPLETE"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert_nothing_left(moto)

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tests.aws_fixtures import register
+from testkit.estate import register
+from testkit.samples import three_task_workflow
 from tests.integration.conftest import provider_leftovers
 from tests.integration.test_lifecycle import machine, role_policy
-from tests.unit.test_definition import three_task_workflow
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from ecs_state_machine.render import render_trust_policy
-from tests.aws_fixtures import register
-from tests.integration.conftest import STACK_ID, Cfn, provider_leftovers
+from testkit.cloudformation import Player
+from testkit.estate import register
+from tests.integration.conftest import STACK_ID, provider_leftovers
 
 OWNER_TAGS = {"ecs-state-machine:stack-id": STACK_ID, "ecs-state-machine:logical-id": "NightlyBatch"}
 
@@ -48,7 +49,7 @@ def test_create_makes_the_state_machine_and_a_tagged_role_on_the_provider_path(c
     )
     assert len(data["Name"]) <= 80
     assert data["TaskDefinitionArn"] == estate.revisions[0] and data["TaskDefinitionRevision"] == "1"
-    assert (data["ContainerName"], data["ContainerNames"]) == ("hoge", "hoge,sidecar")
+    assert (data["ContainerName"], data["ContainerNames"]) == ("hoge", "hoge,fuga")
 
     described = machine(session, arn)
     assert described["roleArn"] == data["RoleArn"]
@@ -87,7 +88,7 @@ def test_update_after_a_new_revision_moves_the_state_machine_in_place(cfn, sessi
     newer = register(
         session.client("ecs"),
         estate.family,
-        containers=("hoge", "sidecar"),
+        containers=("hoge", "fuga"),
         task_role_arn=estate.task_role_arn,
         execution_role_arn=estate.execution_role_arn,
     )
@@ -172,8 +173,7 @@ def test_failed_update_then_rollback_restores_the_old_definition(cfn, session, p
     failed = cfn.update(arn, bad, props)
     assert failed["Status"] == "FAILED"
     assert (
-        failed["Reason"]
-        == "ContainerName 'nope': is not a container of hogefuga:1. Use one of: hoge, sidecar."
+        failed["Reason"] == "ContainerName 'nope': is not a container of hogefuga:1. Use one of: hoge, fuga."
     )
     assert failed["PhysicalResourceId"] == arn
     rollback = cfn.update(arn, props, bad)
@@ -218,7 +218,7 @@ def test_duplicate_create_delivery_makes_one_of_each(cfn, session, props):
 
 def test_another_stacks_state_machine_is_never_updated_or_deleted(cfn, session, props):
     arn = cfn.create({**props, "StateMachineName": "shared-name"})["PhysicalResourceId"]
-    intruder = Cfn(responses=cfn.responses, logical_id="Other")
+    intruder = Player(cfn.transport, cfn.stack_id, "Other")
     answer = intruder.create({**props, "StateMachineName": "shared-name"})
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("StateMachineName 'shared-name': is already used")
@@ -274,7 +274,7 @@ def test_switching_between_a_created_role_and_role_arn_both_ways(cfn, session, p
     [
         (
             {"ContainerName": None},
-            "ContainerName: is required: hogefuga:1 has 2 containers. Set it to one of: hoge, sidecar.",
+            "ContainerName: is required: hogefuga:1 has 2 containers. Set it to one of: hoge, fuga.",
         ),
         (
             {"Subnets": None, "SecurityGroups": None},
@@ -319,7 +319,7 @@ def test_fargate_launch_of_an_ec2_only_revision_fails_clearly(cfn, session, prop
 
 
 def test_a_propagation_delay_is_retried_and_ends_in_success(cfn, session, props, faults):
-    from tests.faults import PROPAGATION_ASSUME, PROPAGATION_EVENTS
+    from testkit.faults import PROPAGATION_ASSUME, PROPAGATION_EVENTS
 
     faults.fail("sfn.CreateStateMachine", "AccessDeniedException", PROPAGATION_ASSUME, times=2)
     faults.fail("sfn.CreateStateMachine", "AccessDeniedException", PROPAGATION_EVENTS, times=1)
@@ -342,7 +342,7 @@ def test_a_permanent_access_denied_fails_and_removes_the_role(cfn, session, prop
 
 
 def test_propagation_that_outlasts_the_time_left_fails_and_cleans_up(cfn, session, props, faults):
-    from tests.faults import PROPAGATION_ASSUME
+    from testkit.faults import PROPAGATION_ASSUME
 
     faults.fail("sfn.CreateStateMachine", "AccessDeniedException", PROPAGATION_ASSUME)
     answer = cfn.send(cfn.event("Create", props), timeout_s=27.0)
@@ -354,18 +354,18 @@ def test_propagation_that_outlasts_the_time_left_fails_and_cleans_up(cfn, sessio
 def test_changing_refresh_token_picks_up_a_new_revision(cfn, session, props, estate):
     first = {**props, "RefreshToken": "2026-11-01"}
     arn = cfn.create(first)["PhysicalResourceId"]
-    newer = register(session.client("ecs"), estate.family, containers=("hoge", "sidecar"))
+    newer = register(session.client("ecs"), estate.family, containers=("hoge", "fuga"))
     answer = cfn.update(arn, {**props, "RefreshToken": "2026-11-27"}, first)
     assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == arn
     assert task_parameters(session, arn)["TaskDefinition"] == newer
 
 
 def test_sam_local_invoke_acts_in_the_account_of_the_credentials(cfn, session, props, monkeypatch):
-    import tests.integration.conftest as conftest
+    from testkit.transports import Context
 
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")
     monkeypatch.setattr(
-        conftest.Context, "invoked_function_arn", "arn:aws:lambda:us-east-1:012345678912:function:Provider"
+        Context, "invoked_function_arn", "arn:aws:lambda:us-east-1:012345678912:function:Provider"
     )
     answer = cfn.create(props)
     assert answer["Status"] == "SUCCESS", answer
@@ -425,7 +425,7 @@ def test_a_stack_boundary_is_set_and_removed_with_the_property(cfn, session, pro
 def test_service_timeout_bounds_the_work_so_cloudformation_hears_the_answer(cfn, session, props, faults):
     import time
 
-    from tests.faults import PROPAGATION_ASSUME
+    from testkit.faults import PROPAGATION_ASSUME
 
     faults.fail("sfn.CreateStateMachine", "AccessDeniedException", PROPAGATION_ASSUME)
     started = time.monotonic()

@@ -3,17 +3,14 @@ scan on every test, and the run's figures printed at the end."""
 
 from __future__ import annotations
 
-import io
-import logging
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.harness.tls import make_tls_material
-from tests.reliability.listener import Listener
-from tests.reliability.support import TALLY, Logs, World, open_world, secrets_in
+from testkit.listener import Listener
+from testkit.logs import Logs, captured
+from testkit.tls import TlsMaterial, make_tls_material
+from tests.reliability.support import TALLY, World, open_world, secrets_in
 
 
 @pytest.fixture(scope="module")
@@ -34,49 +31,28 @@ def fresh(world: World) -> Iterator[World]:
 
 
 @pytest.fixture(scope="session")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a certificate for 127.0.0.1 (ca.pem, server.pem, server.key)."""
-    tls = make_tls_material(tmp_path_factory.mktemp("tls"), hosts=("127.0.0.1",))
-    return tls.ca_file, tls.cert_file, tls.key_file
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    """A throwaway CA and a certificate for 127.0.0.1."""
+    return make_tls_material(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def listener(certificates: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Listener]:
-    """A local HTTPS ResponseURL endpoint, trusted through SSL_CERT_FILE."""
-    ca, cert, key = certificates
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-    server = Listener(cert, key).start()
-    monkeypatch.setenv("ALLOWED_RESPONSE_HOSTS", f"127.0.0.1:{server.port}")
-    yield server
-    server.stop()
+def listener(tls: TlsMaterial, monkeypatch: pytest.MonkeyPatch) -> Iterator[Listener]:
+    """A local HTTPS ResponseURL endpoint, trusted through SSL_CERT_FILE and allowed to be answered."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    with Listener(tls) as server:
+        monkeypatch.setenv("ALLOWED_RESPONSE_HOSTS", server.host_and_port)
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> Iterator[Logs]:
     """Capture every log line (powertools' JSON stream, all logging records, stdout/stderr) and fail
     the test if a secret marker (ResponseURL signature, a Tags value, EnvironmentPath) shows up."""
-    import app  # noqa: F401  (creates the service logger and its handler)
-
-    stream = io.StringIO()
-    handlers = [
-        h for h in logging.getLogger("ecs-state-machine").handlers if isinstance(h, logging.StreamHandler)
-    ]
-    # Not setStream(): it flushes the old stream, which may be an earlier test's closed capture.
-    # If the handler was made during this test (app first imported here), its stream is this
-    # test's capture, closed soon: give it the process's stdout back instead.
-    this_tests_stdout = sys.stdout
-    previous = [sys.__stdout__ if h.stream is this_tests_stdout else h.stream for h in handlers]
-    for handler in handlers:
-        handler.stream = stream
-    caplog.set_level(logging.INFO)
-    captured = Logs(stream, caplog, capfd)
-    try:
-        yield captured
-    finally:
-        for handler, old in zip(handlers, previous, strict=True):
-            handler.stream = old if not getattr(old, "closed", False) else sys.__stdout__
-    leaked = secrets_in(captured.text())
-    TALLY["log lines scanned"] += len(captured.structured())
+    with captured(caplog, capfd) as found:
+        yield found
+    leaked = secrets_in(found.text())
+    TALLY["log lines scanned"] += len(found.structured())
     if leaked:
         TALLY["secrets leaked into logs"] += 1
         pytest.fail(f"secret markers {leaked} appear in the log output", pytrace=False)

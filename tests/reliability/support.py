@@ -1,23 +1,22 @@
-"""Shared machinery of the reliability suite: one moto world per module, a CloudFormation player
-with a distinctive ResponseURL, secret markers, log capture and the run's tally.
+"""Shared machinery of the reliability suite: one account per module (`testkit.account`), a
+CloudFormation player whose ResponseURL carries a marker that must never be logged, backend reads
+for speed, and the run's tally.
 
 Speed, and what is not real: the suite runs many requests, so in a `World`
-- the provider's own retry does not sleep: `Aws.__init__`'s `sleep` default is replaced by a
-  recorder (`World.sleeps` keeps the delays it asked for, so tests can check them);
+- the provider's own retry does not sleep: its pauses are recorded (`World.sleeps`), so tests can
+  check them;
 - botocore's standard-mode backoff is zero (`ExponentialBackoff.delay_amount`); its attempts
-  (5) and its retry decisions are real;
+  (3) and its retry decisions are real;
 - clients are cached for one case (`World.reset()` drops them), instead of built per invocation.
-Everything else (the handler, crhelper's dispatch, moto's AWS) is the real thing.
+Everything else (the handler, crhelper's dispatch, moto's AWS, CloudFormation's record read over
+HTTP) is the real thing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import logging
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,74 +25,39 @@ from typing import Any
 import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from moto import mock_aws
 from moto.iam.models import iam_backends
 from moto.stepfunctions.models import stepfunctions_backends
 
-from testkit import stacks
-from tests.aws_fixtures import ACCOUNT, REGION, Estate, build_estate
-from tests.integration.conftest import Cfn
-from tests.reliability.injector import Rule, WireFaults
+from testkit.account import Account, opened
+from testkit.cloudformation import Player, new_stack_id
+from testkit.estate import ACCOUNT, REGION
+from testkit.faults import Injector, Rule
+from testkit.transports import InProcess
 
 # Markers that must never reach a log line.
 URL_SECRET = "SECRETMARKERq7Zx"
-RESPONSE_URL = (
-    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
-    "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/x/y%7CNightlyBatch%7Creq"
-    f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature={URL_SECRET}"
-)
 TAG_SECRET = "tagsecretW4kP"  # a Tags value
 PATH_SECRET = "envsecretJ3vN"  # inside EnvironmentPath
 SECRETS = (URL_SECRET, TAG_SECRET, PATH_SECRET)
 
 ROLE_PATH = "/ecs-state-machine/"
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": REGION,
-    "AWS_DEFAULT_REGION": REGION,
-    "POWERTOOLS_SERVICE_NAME": "ecs-state-machine",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
-UNSET = (
-    "AWS_ENDPOINT_URL",
-    "AWS_PROFILE",
-    "PERMISSIONS_BOUNDARY",
-    "ROLE_PATH",
-    "AWS_SAM_LOCAL",
-    "ALLOW_POLICY_STATEMENTS",
-    "PASSABLE_ROLE_PATTERN",
-    "TASK_ROLE_PATTERN",
-    "LOG_GROUP_PATTERN",
-    "ALLOWED_RESPONSE_HOSTS",
-)
 
 TALLY: Counter[str] = Counter()
 
 
-def stack_id(name: str) -> str:
-    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{uuid.uuid4()}"
-
-
-@dataclass
-class Player(Cfn):
-    """`Cfn` whose ResponseURL carries a marker that must never be logged."""
-
-    def event(self, request_type: str, props: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {**super().event(request_type, props), "ResponseURL": RESPONSE_URL, **extra}
-
-
 @dataclass
 class World:
-    session: Any
-    estate: Estate
-    faults: WireFaults
-    responses: list[dict[str, Any]]
-    sleeps: list[float]
+    account: Account
+    faults: Injector
     _clients: dict[str, Any] = field(default_factory=dict)
     _stacks: int = 0
 
     def __post_init__(self) -> None:
+        self.session = self.account.session
+        self.estate = self.account.estate
+        self.transport: InProcess = self.account.transport
+        self.responses = self.account.responses
+        self.sleeps = self.account.pauses
         self.iam = self.session.client("iam")
         self.sfn = self.session.client("stepfunctions")
 
@@ -112,7 +76,7 @@ class World:
     def player(self, logical_id: str = "NightlyBatch") -> Player:
         """A CloudFormation for a new stack (names and ownership never collide between cases)."""
         self._stacks += 1
-        return Player(responses=self.responses, logical_id=logical_id, stack_id=stack_id(f"s{self._stacks}"))
+        return Player(self.transport, new_stack_id(f"s{self._stacks}"), logical_id)
 
     def arm(self, rule: Rule) -> Rule:
         """Fail `rule.operation` from its `occurrence`-th call counted from now."""
@@ -211,82 +175,24 @@ class World:
 @contextlib.contextmanager
 def open_world() -> Iterator[World]:
     """moto, the estate, the fault injector and a response recorder, for many requests."""
-    import app
-    from ecs_state_machine.aws import Aws
+    with opened(signature=URL_SECRET) as account, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+        faults = Injector().install()
+        world = World(account, faults)
+        default = boto3.DEFAULT_SESSION
+        assert default is not None
+        make_client = default.client
 
-    with pytest.MonkeyPatch.context() as mp:
-        for key in UNSET:
-            mp.delenv(key, raising=False)
-        for key, value in ENV.items():
-            mp.setenv(key, value)
-        mp.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", stacks.shared().endpoint_url)
-        mp.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-        sleeps: list[float] = []
-        mp.setitem(Aws.__init__.__kwdefaults__, "sleep", sleeps.append)
-        responses: list[dict[str, Any]] = []
+        def cached_client(service: str, *args: Any, **kwargs: Any) -> Any:
+            if service not in world._clients:
+                world._clients[service] = make_client(service, *args, **kwargs)
+            return world._clients[service]
 
-        def capture(url: str, body: dict[str, Any]) -> bool:
-            responses.append(json.loads(json.dumps(body)))
-            return True
-
-        mp.setattr(app.helper, "_sender", capture)
-        with mock_aws():
-            session = boto3.Session(region_name=REGION)
-            estate = build_estate(session, with_vpc=False)
-            faults = WireFaults().install()
-            world = World(session, estate, faults, responses, sleeps)
-            default = boto3.DEFAULT_SESSION
-            make_client = default.client
-
-            def cached_client(service: str, *args: Any, **kwargs: Any) -> Any:
-                if service not in world._clients:
-                    world._clients[service] = make_client(service, *args, **kwargs)
-                return world._clients[service]
-
-            mp.setattr(default, "client", cached_client)
-            try:
-                yield world
-            finally:
-                faults.uninstall()
-
-
-# --------------------------------------------------------------------------- logs
-class Logs:
-    """Everything the provider and its libraries wrote while a test ran."""
-
-    def __init__(self, stream: io.StringIO, caplog: pytest.LogCaptureFixture, capfd: Any) -> None:
-        self._stream = stream
-        self._caplog = caplog
-        self._capfd = capfd
-        self._fd_text = ""
-
-    def structured(self) -> list[dict[str, Any]]:
-        """The provider's JSON log lines (from powertools' handler), parsed."""
-        lines = []
-        for line in self._stream.getvalue().splitlines():
-            if line.strip():
-                lines.append(json.loads(line))
-        return lines
-
-    def text(self) -> str:
-        """All of it as one text: JSON lines, every log record with its extra fields, stdout/stderr."""
-        out, err = self._capfd.readouterr()
-        self._fd_text += out + err
-        records = []
-        for record in self._caplog.records:
-            records.append(record.getMessage())
-            records.append(repr({k: v for k, v in vars(record).items() if k not in ("msg", "args")}))
-            if record.exc_info:
-                records.append(logging.Formatter().formatException(record.exc_info))
-        return "\n".join([self._stream.getvalue(), *records, self._fd_text])
-
-    def outcomes(self) -> dict[str, list[dict[str, Any]]]:
-        """The JSON lines that carry an outcome, by RequestId."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for line in self.structured():
-            if "outcome" in line:
-                found.setdefault(str(line.get("request_id")), []).append(line)
-        return found
+        patch.setattr(default, "client", cached_client)
+        try:
+            yield world
+        finally:
+            faults.uninstall()
 
 
 def secrets_in(text: str) -> list[str]:

@@ -30,14 +30,11 @@ from typing import Any
 import pytest
 
 from ecs_state_machine.aws import CLIENT_CONFIG
-from tests.faults import PROPAGATION_ASSUME, PROPAGATION_EVENTS
-from tests.reliability.injector import Rule
-from tests.reliability.support import TAG_SECRET, TALLY, Logs, Player, World, assert_clean_reason, open_world
+from testkit.cloudformation import Player
+from testkit.faults import PROPAGATION_ASSUME, PROPAGATION_EVENTS, PROPAGATION_LOGS, Rule
+from testkit.logs import Logs
+from tests.reliability.support import TAG_SECRET, TALLY, World, assert_clean_reason, open_world
 
-PROPAGATION_LOGS = (
-    "The state machine IAM Role is not authorized to access the Log Destination "
-    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/nightly:*"
-)
 DENIED_MESSAGE = (
     "User: arn:aws:sts::123456789012:assumed-role/ecs-state-machine-provider-FunctionRole-1A2B3C4D5E6F/"
     "ecs-state-machine-provider is not authorized to perform: {action} on resource: * because no "
@@ -362,7 +359,9 @@ def test_backend_reads_match_the_api(fresh: World) -> None:
     arn, role_arn = answer["PhysicalResourceId"], answer["Data"]["RoleArn"]
     assert world.machine(arn) == world.machine_via_api(arn) is not None
     assert world.role(role_arn) == world.role_via_api(role_arn) is not None
-    from tests.integration.conftest import provider_leftovers
+
+    def provider_leftovers(session: object) -> tuple[list[str], list[str]]:
+        return world.account.leftovers()
 
     assert world.leftovers() == tuple(sorted(x) for x in provider_leftovers(world.session)) != ([], [])
     cfn.delete(arn, world.props)

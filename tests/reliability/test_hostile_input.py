@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from testkit import stacks
-from tests.integration.conftest import Context
-from tests.reliability.support import TALLY, Player, World, assert_clean_reason
+from testkit.cloudformation import Player
+from testkit.transports import Context
+from tests.reliability.support import TALLY, World, assert_clean_reason
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SM = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
@@ -267,7 +268,7 @@ def make_target(world: World, cfn: Player, target: str) -> str:
     if target == "other-stack":
         return str(world.player().create(world.props)["PhysicalResourceId"])
     if target == "other-logical":
-        other = Player(responses=world.responses, logical_id="OtherResource", stack_id=cfn.stack_id)
+        other = Player(world.transport, cfn.stack_id, "OtherResource")
         return str(other.create(world.props)["PhysicalResourceId"])
     if target == "unmanaged":
         # Made by hand, named like the provider's, with a role of the name the provider would use.

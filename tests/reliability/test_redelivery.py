@@ -14,17 +14,14 @@ from typing import Any
 import pytest
 
 from testkit import stacks
-from tests.integration.conftest import Context
-from tests.reliability.injector import Crash, Rule
-from tests.reliability.support import Player, World
+from testkit.cloudformation import Player
+from testkit.faults import Crash, Rule
+from testkit.transports import Context
+from tests.reliability.support import World
 
 
 def update_event(cfn: Player, physical_id: str, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    from tests.integration.conftest import FUNCTION_ARN, stringify
-
-    event = cfn.event("Update", new, PhysicalResourceId=physical_id)
-    event["OldResourceProperties"] = stringify({"ServiceToken": FUNCTION_ARN, **old})
-    return event
+    return cfn.event("Update", new, PhysicalResourceId=physical_id, OldResourceProperties=old)
 
 
 def state(world: World) -> dict[str, Any]:

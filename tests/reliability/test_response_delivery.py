@@ -1,7 +1,7 @@
 """Getting the answer to CloudFormation: `response.send` against a real local HTTPS endpoint, the
 timeout guard, and a Delete that is answered at once.
 
-The endpoint is `tests.reliability.listener`: 127.0.0.1 with a certificate from a throwaway CA
+The endpoint is `testkit.listener`: 127.0.0.1 with a certificate from a throwaway CA
 that SSL_CERT_FILE makes trusted, so the sender's default certificate verification is exercised.
 """
 
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testkit import stacks
-from tests.reliability.injector import Rule
-from tests.reliability.listener import HANG, Listener, refusing_url
-from tests.reliability.support import URL_SECRET, Logs, World
+from testkit.faults import Rule
+from testkit.listener import HANG, Listener, refusing_url
+from testkit.logs import Logs
+from testkit.tls import TlsMaterial
+from tests.reliability.support import URL_SECRET, World
 
 QUERY = f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={URL_SECRET}"
 BODY = {
@@ -53,7 +54,7 @@ def lines(logs: Logs, message: str) -> list[dict[str, Any]]:
 def test_a_response_refused_twice_is_delivered_on_the_third_attempt(listener: Listener, logs: Logs) -> None:
     from ecs_state_machine import response
 
-    listener.answers.extend([500, 500])
+    listener.program([500, 500])
     started = time.monotonic()
     assert response.send(listener.url(QUERY), BODY) is True
     elapsed = time.monotonic() - started
@@ -61,7 +62,7 @@ def test_a_response_refused_twice_is_delivered_on_the_third_attempt(listener: Li
     assert {a.body for a in listener.attempts} == {json.dumps(BODY).encode()}, (
         "every attempt sends the same body"
     )
-    assert all(a.path.endswith(QUERY) for a in listener.attempts), "the presigned query must be sent as given"
+    assert all(a.raw_query == QUERY for a in listener.attempts), "the presigned query must be sent as given"
     assert 0.375 <= elapsed < 3.0, "two jittered backoffs: 0.25-0.5 s then 0.5-1 s"
     assert [line["http_status"] for line in lines(logs, "response refused")] == [500, 500]
     (delivered,) = lines(logs, "response delivered")
@@ -73,7 +74,7 @@ def test_an_endpoint_that_always_answers_500_is_given_up_within_the_bound(
 ) -> None:
     from ecs_state_machine import response
 
-    listener.answers.extend([500] * 20)
+    listener.program([500] * 20)
     clock = Clock()
     assert response.send(listener.url(QUERY), BODY, sleep=clock.sleep, clock=clock) is False
     assert len(listener.attempts) == response.ATTEMPTS == 5
@@ -85,7 +86,7 @@ def test_an_endpoint_that_always_answers_500_is_given_up_within_the_bound(
 def test_the_real_clock_bounds_a_500_loop(listener: Listener) -> None:
     from ecs_state_machine import response
 
-    listener.answers.extend([500] * 20)
+    listener.program([500] * 20)
     started = time.monotonic()
     assert response.send(listener.url(QUERY), BODY, budget=1.2) is False
     elapsed = time.monotonic() - started
@@ -116,30 +117,24 @@ def test_an_endpoint_that_never_answers_does_not_hold_the_function(listener: Lis
     """crhelper's sender would wait here forever; this one gives up when its budget is spent."""
     from ecs_state_machine import response
 
-    listener.answers.extend([HANG] * 5)
+    listener.program([HANG] * 5)
     started = time.monotonic()
     assert response.send(listener.url(QUERY), BODY, budget=1.0) is False
     elapsed = time.monotonic() - started
     assert elapsed < 2.5, f"blocked {elapsed:.2f}s on an endpoint that never answers"
 
 
-def test_an_untrusted_certificate_is_not_delivered_to(
-    certificates: tuple[Path, Path, Path], logs: Logs
-) -> None:
+def test_an_untrusted_certificate_is_not_delivered_to(tls: TlsMaterial, logs: Logs) -> None:
     """Without SSL_CERT_FILE pointing at the test CA, verification must fail: nothing sent."""
     from ecs_state_machine import response
 
-    _, cert, key = certificates
-    server = Listener(cert, key).start()
-    try:
+    with Listener(tls) as server:
         clock = Clock()
         assert response.send(server.url(QUERY), BODY, sleep=clock.sleep, clock=clock) is False
         assert server.attempts == []
         assert {line["error"] for line in lines(logs, "response not delivered")} == {
             "SSLCertVerificationError"
         }
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(
@@ -180,10 +175,10 @@ def test_the_handler_delivers_one_response_through_a_flaky_endpoint(
 
     world.reset()
     monkeypatch.setattr(app.helper, "_sender", response.send)
-    listener.answers.extend([503])
+    listener.program([503])
     cfn = world.player()
     event = cfn.event("Create", world.props, ResponseURL=listener.url(QUERY))
-    from tests.integration.conftest import Context
+    from testkit.transports import Context
 
     stacks.shared().waiting(event)
     app.lambda_handler(event, Context())

@@ -15,8 +15,12 @@ import pytest
 from ecs_state_machine.authenticity import response_url_problem
 from ecs_state_machine.settings import Settings
 from testkit import stacks
-from tests.integration.conftest import Cfn, Context
-from tests.security.conftest import REGION, SM, TALLY, Account, stack_id
+from testkit.account import SM, Account
+from testkit.cloudformation import Player
+from testkit.cloudformation import new_stack_id as stack_id
+from testkit.estate import REGION
+from testkit.transports import Context
+from tests.security.conftest import TALLY
 
 CFN_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?X-Amz-Signature=s"
 
@@ -45,15 +49,15 @@ def attack(account: Account, event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @pytest.fixture
-def victim(account: Account) -> tuple[Cfn, str]:
+def victim(account: Account) -> tuple[Player, str]:
     """Another team's stack with one resource, created the normal way."""
-    cfn = account.cfn("victim")
+    cfn = account.player("victim")
     answer = cfn.create(account.props)
     assert answer["Status"] == "SUCCESS", answer
     return cfn, answer["PhysicalResourceId"]
 
 
-def forged(cfn: Cfn, request_type: str, props: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def forged(cfn: Player, request_type: str, props: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """An event a stack author can write by hand: another stack's ids, printed on its own tags."""
     event = cfn.event(request_type, props, **extra)
     if request_type == "Update":
@@ -69,7 +73,7 @@ def hostile(account: Account) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- another stack's ids
-def test_a_forged_update_of_an_idle_resource_is_refused(account: Account, victim: tuple[Cfn, str]) -> None:
+def test_a_forged_update_of_an_idle_resource_is_refused(account: Account, victim: tuple[Player, str]) -> None:
     cfn, arn = victim
     answer = attack(account, forged(cfn, "Update", hostile(account), PhysicalResourceId=arn))
     assert answer is not None and answer["Reason"].startswith(
@@ -78,34 +82,36 @@ def test_a_forged_update_of_an_idle_resource_is_refused(account: Account, victim
     assert "it is not being updated" in answer["Reason"]
 
 
-def test_a_forged_delete_of_an_idle_resource_is_refused(account: Account, victim: tuple[Cfn, str]) -> None:
+def test_a_forged_delete_of_an_idle_resource_is_refused(account: Account, victim: tuple[Player, str]) -> None:
     cfn, arn = victim
     answer = attack(account, forged(cfn, "Delete", account.props, PhysicalResourceId=arn))
     assert answer is not None and "it is not being deleted" in answer["Reason"]
 
 
-def test_a_forged_create_in_an_existing_stack_is_refused(account: Account, victim: tuple[Cfn, str]) -> None:
+def test_a_forged_create_in_an_existing_stack_is_refused(
+    account: Account, victim: tuple[Player, str]
+) -> None:
     cfn, _ = victim
     answer = attack(account, forged(cfn, "Create", account.props))
     assert answer is not None and "it is not being created" in answer["Reason"]
-    other = Cfn(responses=account.responses, logical_id="NoSuchResource", stack_id=cfn.stack_id)
+    other = Player(account.transport, cfn.stack_id, "NoSuchResource")
     answer = attack(account, forged(other, "Create", account.props))
     assert answer is not None and "no such resource in that stack" in answer["Reason"]
 
 
 def test_creates_for_stacks_that_do_not_exist_leave_no_role_behind(account: Account) -> None:
     for index in range(5):
-        ghost = Cfn(responses=account.responses, logical_id="Ghost", stack_id=stack_id(f"ghost{index}"))
+        ghost = Player(account.transport, stack_id(f"ghost{index}"), "Ghost")
         answer = attack(account, forged(ghost, "Create", account.props))
         assert answer is not None and "no such resource in that stack" in answer["Reason"]
     assert account.leftovers() == ([], [])
 
 
-def test_requests_for_a_deleted_stack_are_refused(account: Account, victim: tuple[Cfn, str]) -> None:
+def test_requests_for_a_deleted_stack_are_refused(account: Account, victim: tuple[Player, str]) -> None:
     cfn, arn = victim
     assert cfn.delete(arn, account.props)["Status"] == "SUCCESS"
     stacks.shared().set_stack_status(cfn.stack_id, "DELETE_COMPLETE")
-    recreated = account.cfn("attacker").create(account.props)["PhysicalResourceId"]
+    recreated = account.player("attacker").create(account.props)["PhysicalResourceId"]
     for kind in ("Create", "Update", "Delete"):
         extra = {} if kind == "Create" else {"PhysicalResourceId": recreated}
         assert attack(account, forged(cfn, kind, account.props, **extra)) is not None
@@ -113,7 +119,7 @@ def test_requests_for_a_deleted_stack_are_refused(account: Account, victim: tupl
 
 # --------------------------------------------------------------------------- the right stack, the wrong moment
 def busy(
-    cfn: Cfn,
+    cfn: Player,
     status: str,
     physical_id: str | None,
     stack_status: str,
@@ -130,7 +136,7 @@ def busy(
 
 
 def test_a_delete_while_cloudformation_updates_the_resource_is_refused(
-    account: Account, victim: tuple[Cfn, str]
+    account: Account, victim: tuple[Player, str]
 ) -> None:
     cfn, arn = victim
     busy(cfn, "UPDATE_IN_PROGRESS", arn, "UPDATE_IN_PROGRESS")
@@ -138,18 +144,20 @@ def test_a_delete_while_cloudformation_updates_the_resource_is_refused(
     assert answer is not None and "it is not being deleted" in answer["Reason"]
 
 
-def test_an_update_naming_another_state_machine_is_refused(account: Account, victim: tuple[Cfn, str]) -> None:
+def test_an_update_naming_another_state_machine_is_refused(
+    account: Account, victim: tuple[Player, str]
+) -> None:
     """CloudFormation updates the victim's resource; a forged Update of the same resource names the
     attacker's own state machine (or any other) as its id."""
     cfn, arn = victim
-    mine = account.cfn("attacker").create(account.props)["PhysicalResourceId"]
+    mine = account.player("attacker").create(account.props)["PhysicalResourceId"]
     busy(cfn, "UPDATE_IN_PROGRESS", arn, "UPDATE_IN_PROGRESS")
     answer = attack(account, forged(cfn, "Update", hostile(account), PhysicalResourceId=mine))
     assert answer is not None and "another PhysicalResourceId" in answer["Reason"]
 
 
 def test_a_delete_of_another_id_outside_a_cleanup_is_refused(
-    account: Account, victim: tuple[Cfn, str]
+    account: Account, victim: tuple[Player, str]
 ) -> None:
     cfn, arn = victim
     busy(cfn, "UPDATE_IN_PROGRESS", arn, "UPDATE_IN_PROGRESS")
@@ -162,7 +170,7 @@ def test_a_delete_of_another_id_outside_a_cleanup_is_refused(
 def test_a_resource_of_another_type_is_refused(account: Account, resource_type: str) -> None:
     """A template that points another custom resource type at the ServiceToken, even one
     CloudFormation really is creating, does not get a state machine."""
-    cfn = account.cfn("typed")
+    cfn = account.player("typed")
     busy(cfn, "CREATE_IN_PROGRESS", None, "CREATE_IN_PROGRESS", resource_type)
     answer = attack(account, {**forged(cfn, "Create", account.props), "ResourceType": resource_type})
     assert answer is not None and f"not a {stacks.RESOURCE_TYPE}" in answer["Reason"]
@@ -178,7 +186,7 @@ def test_a_resource_of_another_type_is_refused(account: Account, resource_type: 
     ],
 )
 def test_a_stack_of_another_account_region_or_form_is_refused_unread(account: Account, stack: str) -> None:
-    cfn = Cfn(responses=account.responses, logical_id="NightlyBatch", stack_id=stack)
+    cfn = Player(account.transport, stack, "NightlyBatch")
     calls = len(stacks.shared().calls)
     answer = attack(account, forged(cfn, "Create", account.props))
     assert answer is not None and "StackId is not a stack of this account and region" in answer["Reason"]
@@ -210,14 +218,14 @@ FOREIGN_URLS = [
 def test_a_foreign_response_url_gets_no_answer_and_nothing_is_read(
     account: Account, url: str, logs: Any
 ) -> None:
-    cfn = account.cfn("forger")
+    cfn = account.player("forger")
     event = forged(cfn, "Create", account.props)
     stacks.shared().waiting(event)  # even for a request CloudFormation did make
     calls = len(stacks.shared().calls)
     assert attack(account, {**event, "ResponseURL": url}) is None
     assert len(stacks.shared().calls) == calls, "CloudFormation's record was not even read"
     assert account.leftovers() == ([], [])
-    text = logs.getvalue()
+    text = logs.text()
     assert "request ignored" in text and "X-Amz-Signature" not in text and "/latest/meta-data" not in text
 
 
@@ -255,14 +263,14 @@ def test_the_real_sender_never_connects_to_a_host_it_was_not_given(
     connection at all, for a forged request or a real one."""
     import app
     from ecs_state_machine import response
-    from tests.harness.response_listener import ResponseListener
-    from tests.harness.tls import make_tls_material
+    from testkit.listener import Listener
+    from testkit.tls import make_tls_material
 
     tls = make_tls_material(tmp_path / "tls")
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
     monkeypatch.setattr(app.helper, "_sender", response.send)
-    with ResponseListener(tls) as listener:
-        cfn = account.cfn("forger")
+    with Listener(tls) as listener:
+        cfn = account.player("forger")
         event = forged(cfn, "Create", account.props)
         url = listener.response_url(cfn.stack_id, cfn.logical_id, event["RequestId"])
         stacks.shared().waiting(event)
@@ -277,7 +285,7 @@ def test_the_real_sender_never_connects_to_a_host_it_was_not_given(
 
 # --------------------------------------------------------------------------- CloudFormation's own lag
 def test_a_record_that_lags_the_request_is_read_again_before_refusing(account: Account) -> None:
-    cfn = account.cfn("slow-record")
+    cfn = account.player("slow-record")
     missed: list[str] = []
 
     def not_yet(record: stacks.Stacks, action: str, form: dict[str, str]) -> Any:
@@ -293,7 +301,7 @@ def test_a_record_that_lags_the_request_is_read_again_before_refusing(account: A
 
 
 def test_a_refusal_reads_the_record_a_bounded_number_of_times(
-    account: Account, victim: tuple[Cfn, str]
+    account: Account, victim: tuple[Player, str]
 ) -> None:
     cfn, arn = victim
     calls = len(stacks.shared().calls)

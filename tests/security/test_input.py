@@ -5,10 +5,7 @@ a ResponseURL that trickles, and secrets in property values that must not reach 
 
 from __future__ import annotations
 
-import http.server
 import json
-import ssl
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -20,7 +17,10 @@ from botocore.exceptions import ParamValidationError
 from ecs_state_machine import response
 from ecs_state_machine.aws import Aws, AwsError
 from ecs_state_machine.errors import is_transient
-from tests.security.conftest import ACCOUNT, REGION, TALLY, Account
+from testkit.account import Account
+from testkit.estate import ACCOUNT, REGION
+from testkit.listener import TRICKLE, Listener
+from tests.security.conftest import TALLY
 from tests.security.test_roles import refused, workflow
 
 SECRET = "S3cretW0rdq9Zk"
@@ -71,7 +71,7 @@ def test_listed_statements_are_granted_when_allowed(
 ) -> None:
     monkeypatch.setenv("ALLOW_POLICY_STATEMENTS", "true")
     extra = [{"Effect": "Allow", "Action": ["sns:Publish", "s3:Get*"], "Resource": "*"}]
-    answer = account.cfn("team").create(
+    answer = account.player("team").create(
         {**workflow({"TaskDefinition": "hogefuga"}), "PolicyStatements": extra}
     )
     assert answer["Status"] == "SUCCESS", answer
@@ -104,7 +104,7 @@ def test_logging_only_to_the_allowed_log_groups(account: Account, group: str, re
 def test_an_administrator_may_widen_the_log_groups(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOG_GROUP_PATTERN", "/aws/lambda/*")
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/payments"
-    answer = account.cfn("team").create(
+    answer = account.player("team").create(
         {**account.props, "Logging": {"Level": "ERROR", "LogGroupArn": group}}
     )
     assert answer["Status"] == "SUCCESS", answer
@@ -141,60 +141,22 @@ def test_a_single_substitution_value_is_capped(account: Account) -> None:
 
 
 # --------------------------------------------------------------------------- a slow ResponseURL
-class Trickle:
-    """An HTTPS endpoint that reads the PUT, then answers one byte a second, forever."""
-
-    def __init__(self, cert: Path, key: Path) -> None:
-        trickle = self
-        self.connections = 0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                trickle.connections += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 100:
-                        self.wfile.write(bytes([byte]))
-                        self.wfile.flush()
-                        time.sleep(1.0)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.server.server_address[1]}/response?X-Amz-Signature=s"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_trickling_response_url_cannot_hold_the_function(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.harness.tls import make_tls_material
+    from testkit.tls import make_tls_material
 
     TALLY["attacks"] += 1
     tls = make_tls_material(tmp_path / "tls")
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
-    trickle = Trickle(tls.cert_file, tls.key_file)
-    try:
+    with Listener(tls) as trickle:
+        trickle.program([TRICKLE])
         started = time.monotonic()
-        delivered = response.send(trickle.url, {"Status": "SUCCESS", "Data": {}}, budget=3.0)
+        delivered = response.send(
+            trickle.url("X-Amz-Signature=s"), {"Status": "SUCCESS", "Data": {}}, budget=3.0
+        )
         elapsed = time.monotonic() - started
-    finally:
-        trickle.close()
-    assert not delivered and trickle.connections == 1
+        assert not delivered and len(trickle.attempts) == 1
     assert elapsed < 3.5, f"the send took {elapsed:.1f} s against a 3 s budget"
     TALLY["refused"] += 1
 
@@ -208,7 +170,7 @@ def test_property_values_never_reach_the_log(
     by whoever operates the provider, names the property and the category only."""
     TALLY["log scans"] += 1
     url = f"postgres://app:{SECRET}@db.internal:5432/app"
-    cfn = account.cfn("team")
+    cfn = account.player("team")
     failures = [
         {**account.props, "Tags": [{"Key": "db", "Value": url + "\n"}]},
         {**account.props, "ContainerName": f"c-{SECRET}"},
@@ -233,7 +195,7 @@ def test_property_values_never_reach_the_log(
         assert answer["Status"] == "FAILED" and SECRET[:6] in answer["Reason"], answer
     created = cfn.create({**account.props, "Tags": [{"Key": "db", "Value": url}]})
     assert created["Status"] == "SUCCESS"
-    text = logs.getvalue()
+    text = logs.text()
     leaked = SECRET[:6] in text or "postgres://" in text
     TALLY["secrets logged"] += leaked
     assert not leaked

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from testkit import stacks
-from tests.integration.conftest import Cfn, Context
-from tests.security.conftest import SM, TALLY, Account
+from testkit.account import SM, Account
+from testkit.transports import Context
+from tests.security.conftest import TALLY
 
 
 @contextmanager
@@ -29,7 +30,7 @@ def ok(answer: dict[str, Any]) -> dict[str, Any]:
 
 def test_create_update_replace_cleanup_delete(account: Account) -> None:
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         old = {**account.props, "StateMachineName": "nightly-a"}
         arn = ok(cfn.create(old))["PhysicalResourceId"]
         updated = {**old, "TimeoutSeconds": 600}
@@ -46,7 +47,7 @@ def test_create_update_replace_cleanup_delete(account: Account) -> None:
 
 def test_a_failed_update_and_its_rollback(account: Account) -> None:
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         arn = ok(cfn.create(account.props))["PhysicalResourceId"]
         bad = {**account.props, "ContainerName": "nope"}
         assert cfn.update(arn, bad, account.props)["Status"] == "FAILED"
@@ -59,7 +60,7 @@ def test_a_failed_update_and_its_rollback(account: Account) -> None:
 
 def test_a_rolled_back_replacement_deletes_the_new_one_and_keeps_the_old(account: Account) -> None:
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         old = {**account.props, "StateMachineName": "keep-a"}
         new = {**account.props, "StateMachineName": "drop-b"}
         arn = ok(cfn.create(old))["PhysicalResourceId"]
@@ -82,9 +83,9 @@ def test_a_rolled_back_replacement_deletes_the_new_one_and_keeps_the_old(account
 def test_a_failed_create_and_the_delete_that_follows(account: Account, name: str | None) -> None:
     with sequence():
         if name:
-            ok(account.cfn("other").create({**account.props, "StateMachineName": name}))
+            ok(account.player("other").create({**account.props, "StateMachineName": name}))
         before = account.everything()
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         props = (
             {**account.props, "ContainerName": "nope"}
             if name is None
@@ -118,7 +119,7 @@ def test_a_create_cloudformation_stopped_waiting_for_is_undone(account: Account)
     import app
 
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         event = cfn.event("Create", account.props)
         stacks.shared().waiting(event)
         stacks.shared().hooks.append(cancel_at(2))
@@ -136,7 +137,7 @@ def test_a_replacement_cloudformation_stopped_waiting_for_is_undone(account: Acc
     import app
 
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         old = {**account.props, "StateMachineName": "stay-a"}
         new = {**account.props, "StateMachineName": "gone-b"}
         arn = ok(cfn.create(old))["PhysicalResourceId"]
@@ -154,7 +155,7 @@ def test_a_create_still_awaited_keeps_what_it_made(account: Account) -> None:
     """The read after the work is the only thing that can undo it: a Create whose stack carries on
     keeps its state machine (the usual case, checked here with the second read in place)."""
     with sequence():
-        cfn = account.cfn("app")
+        cfn = account.player("app")
         calls = len(stacks.shared().calls)
         arn = ok(cfn.create(account.props))["PhysicalResourceId"]
         reads = [action for action, _ in stacks.shared().calls[calls:]]
@@ -169,12 +170,10 @@ def test_sam_local_invoke_skips_the_confirmation_and_says_so(
     the log says it was not confirmed."""
     with sequence():
         monkeypatch.setenv("AWS_SAM_LOCAL", "true")
-        cfn = Cfn(
-            responses=account.responses, logical_id="NightlyBatch", stack_id=account.cfn("local").stack_id
-        )
+        cfn = account.player("local")
         calls = len(stacks.shared().calls)
         answer = ok(cfn.deliver(cfn.event("Create", account.props)))
         ok(cfn.deliver(cfn.event("Delete", account.props, PhysicalResourceId=answer["PhysicalResourceId"])))
         assert len(stacks.shared().calls) == calls
-        assert "not confirmed with CloudFormation" in logs.getvalue()
+        assert "not confirmed with CloudFormation" in logs.text()
         assert account.leftovers() == ([], [])

@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import ACCOUNT, TALLY, Account
+from testkit.account import Account
+from testkit.estate import ACCOUNT
+from tests.security.conftest import TALLY
 
 
 def refused(account: Account, props: dict[str, Any], reason: str, stack: str = "attacker") -> dict[str, Any]:
     """Create with `props` through CloudFormation: FAILED naming `reason`, nothing changed."""
     TALLY["attacks"] += 1
     before = account.everything()
-    answer = account.cfn(stack).create(props)
+    answer = account.player(stack).create(props)
     changed = account.everything() != before
     TALLY["changed"] += changed
     assert answer["Status"] == "FAILED", answer
@@ -33,7 +35,7 @@ def test_another_resources_role_cannot_be_borrowed(account: Account, monkeypatch
     """Even with every existing role open to RoleArn, a role the provider made for another stack
     (its path is /ecs-state-machine/) is refused."""
     monkeypatch.setenv("PASSABLE_ROLE_PATTERN", "*")
-    victim = account.cfn("victim").create(account.props)
+    victim = account.player("victim").create(account.props)
     borrowed = victim["Data"]["RoleArn"]
     assert ":role/ecs-state-machine/" in borrowed
     answer = refused(account, {**account.props, "RoleArn": borrowed}, "RoleArn")
@@ -57,7 +59,7 @@ def test_role_arn_must_match_the_pattern(account: Account, monkeypatch: pytest.M
     )
     refused(account, {**account.props, "RoleArn": lookalike}, "PassableRolePattern (sfn/*)")
     allowed = account.role("nightly", path="/sfn/")
-    answer = account.cfn("team").create({**account.props, "RoleArn": allowed})
+    answer = account.player("team").create({**account.props, "RoleArn": allowed})
     assert answer["Status"] == "SUCCESS" and answer["Data"]["RoleArn"] == allowed, answer
 
 
@@ -104,7 +106,7 @@ def test_a_role_that_does_not_trust_step_functions_fails_at_once(
 
 
 def test_a_created_roles_trust_names_only_its_state_machine(account: Account) -> None:
-    created = account.cfn("team").create(account.props)
+    created = account.player("team").create(account.props)
     arn, role = created["PhysicalResourceId"], created["Data"]["RoleArn"].rsplit("/", 1)[1]
     trust = account.session.client("iam").get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
@@ -216,7 +218,7 @@ def test_a_role_override_on_a_task_definition_chosen_at_run_time_is_refused(
 
 def test_a_task_may_name_its_own_roles(account: Account, two_families: dict[str, str]) -> None:
     own = {"TaskRoleArn": two_families["etl-task"], "ExecutionRoleArn": two_families["etl-execution"]}
-    answer = account.cfn("team").create(workflow({"TaskDefinition": "etl", "Overrides": own}))
+    answer = account.player("team").create(workflow({"TaskDefinition": "etl", "Overrides": own}))
     assert answer["Status"] == "SUCCESS", answer
 
 
@@ -229,7 +231,7 @@ def test_a_revision_with_a_role_outside_task_role_pattern_is_refused(
     allowed = account.role("nightly-task", path="/ecs-tasks/")
     account.family("nightly", allowed, allowed)
     assert (
-        account.cfn("team").create({**account.props, "TaskDefinition": "nightly", "ContainerName": "app"})[
+        account.player("team").create({**account.props, "TaskDefinition": "nightly", "ContainerName": "app"})[
             "Status"
         ]
         == "SUCCESS"
@@ -257,7 +259,7 @@ def test_a_revision_with_a_role_of_another_account_is_refused(account: Account) 
 
 
 def test_pass_role_names_only_the_revisions_roles(account: Account, two_families: dict[str, str]) -> None:
-    answer = account.cfn("team").create(workflow({"TaskDefinition": "etl"}))
+    answer = account.player("team").create(workflow({"TaskDefinition": "etl"}))
     assert answer["Status"] == "SUCCESS", answer
     role = answer["Data"]["RoleArn"].rsplit("/", 1)[1]
     policy = account.session.client("iam").get_role_policy(RoleName=role, PolicyName="ecs-state-machine")

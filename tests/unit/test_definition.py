@@ -4,7 +4,6 @@ finding ECS task states anywhere in the document, pinning, and the merged policy
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from statelint.linter import Linter
@@ -14,65 +13,8 @@ from ecs_state_machine.errors import PropertyError
 from ecs_state_machine.properties import parse
 from ecs_state_machine.render import role_policy
 from ecs_state_machine.resolved import TaskGrant
-from tests.integration.conftest import stringify
-
-NETWORK = {"AwsvpcConfiguration": {"Subnets": ["subnet-0a1b2c3d"], "SecurityGroups": ["sg-0e4f5a6b"]}}
-
-
-def run_task(family: str, container: str, *, suffix: str = ".sync", cluster: str = "batch") -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": f"arn:aws:states:::ecs:runTask{suffix}",
-        "Parameters": {
-            "Cluster": cluster,
-            "TaskDefinition": family,
-            "LaunchType": "FARGATE",
-            "NetworkConfiguration": NETWORK,
-            "Overrides": {"ContainerOverrides": [{"Name": container, "Command.$": "$.command"}]},
-        },
-        "TimeoutSeconds": 3600,
-        "Retry": [
-            {
-                "ErrorEquals": ["States.TaskFailed"],
-                "MaxAttempts": 2,
-                "BackoffRate": 1.5,
-                "IntervalSeconds": 10,
-            }
-        ],
-    }
-
-
-def three_task_workflow() -> dict[str, Any]:
-    """migrate, then backfill beside a notification (Parallel), then a report per shard (Map)."""
-    return {
-        "Comment": "Nightly data pipeline",
-        "StartAt": "Migrate",
-        "States": {
-            "Migrate": {**run_task("migrate", "app"), "Next": "Fanout"},
-            "Fanout": {
-                "Type": "Parallel",
-                "Branches": [
-                    {
-                        "StartAt": "Backfill",
-                        "States": {"Backfill": {**run_task("backfill", "worker"), "End": True}},
-                    },
-                    {"StartAt": "Notify", "States": {"Notify": {"Type": "Pass", "End": True}}},
-                ],
-                "Next": "PerShard",
-            },
-            "PerShard": {
-                "Type": "Map",
-                "ItemsPath": "$.shards",
-                "MaxConcurrency": 4,
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "INLINE"},
-                    "StartAt": "Report",
-                    "States": {"Report": {**run_task("report", "app", suffix=""), "End": True}},
-                },
-                "End": True,
-            },
-        },
-    }
+from testkit.cloudformation import stringify
+from testkit.samples import three_task_workflow
 
 
 def test_a_stringified_yaml_definition_gets_asl_numbers_and_booleans_back():

@@ -1,6 +1,6 @@
 """The handler process: loads ``$_HANDLER`` and runs invocations like the AWS Lambda Python runtime.
 
-Started by ``tests.harness.lambda_runner`` as ``python -I lambda_bootstrap.py <in-fd> <out-fd>`` with
+Started by ``testkit.lambda_runner`` as ``python -I lambda_bootstrap.py <in-fd> <out-fd>`` with
 the working directory and ``sys.path[0]`` set to ``$LAMBDA_TASK_ROOT`` (the function's code, as in
 /var/task). The runner writes one JSON line per invocation on ``<in-fd>``
 (``{"event", "request_id", "invoked_function_arn", "timeout_ms"}``) and reads two JSON lines back on

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from tests.harness.moto_server import MotoServer
+from testkit.moto_server import MotoServer
 
 ECS_RUN_TASK = "arn:aws:states:::ecs:runTask"
 

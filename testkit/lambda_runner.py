@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness.moto_server import ACCOUNT_ID, REGION, REPO_ROOT
+from testkit.moto_server import ACCOUNT_ID, REGION, REPO_ROOT
 
 TASK_ROOT = REPO_ROOT / "src" / "handler"
 TEMPLATE = REPO_ROOT / "template.yaml"

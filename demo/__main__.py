@@ -6,7 +6,7 @@ it) resolves the task definition, makes a role and a state machine, and answers 
 HTTPS. The state machine runs the task with a command; a new revision is rolled out by an update;
 the stack is deleted and nothing is left.
 
-Run with ``python -m tests.demo`` from the repository root. Exits non-zero if a step fails.
+Run with ``python -m demo`` from the repository root (``make demo``). Exits non-zero if a step fails.
 """
 
 from __future__ import annotations
@@ -22,21 +22,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit import stacks
-from tests.harness import readback
-from tests.harness.cloudformation import (
-    CloudFormation,
-    CustomResource,
-    Operation,
-    Step,
+from testkit import readback, stacks
+from testkit.cloudformation import Delivery as Step
+from testkit.cloudformation import Operation, Player, new_stack_id
+from testkit.estate import (
+    PROVIDER_ROLE_PATH,
+    Estate,
+    build_estate,
     load_event,
+    provider_leftovers,
     substitute,
 )
-from tests.harness.ecs_world import PROVIDER_ROLE_PATH, World, build_world, provider_leftovers
-from tests.harness.lambda_runner import LambdaFunction
-from tests.harness.moto_server import MotoServer
-from tests.harness.response_listener import ResponseListener
-from tests.harness.tls import make_tls_material
+from testkit.lambda_runner import LambdaFunction
+from testkit.listener import Listener
+from testkit.moto_server import MotoServer
+from testkit.tls import make_tls_material
+from testkit.transports import InFunction
 
 BOLD, GREEN, RED, RESET = ("\033[1m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
 
@@ -84,17 +85,17 @@ class Demo:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.moto: MotoServer | None = None
-        self.listener: ResponseListener | None = None
+        self.listener: Listener | None = None
         self.function: LambdaFunction | None = None
-        self.world: World | None = None
-        self.resource: CustomResource | None = None
+        self.world: Estate | None = None
+        self.resource: Player | None = None
         self.execution_seconds = 0.0
 
     # 1
     def start_services(self) -> None:
         tls = make_tls_material(self.workdir / "tls")
         self.moto = MotoServer(log_file=self.workdir / "moto.log").start()
-        self.listener = ResponseListener(tls).start()
+        self.listener = Listener(tls).start()
         self.function = LambdaFunction(
             endpoint_url=self.moto.endpoint_url,
             ca_file=tls.ca_file,
@@ -114,17 +115,17 @@ class Demo:
     # 2
     def existing_workload(self) -> None:
         assert self.moto is not None
-        self.world = world = build_world(self.moto)
+        self.world = world = build_estate(self.moto)
         say(f"cluster                  {world.cluster_name}")
         say(
-            f"network                  {world.vpc_id}, subnets {', '.join(world.subnet_ids)}, "
-            f"security group {world.security_group_ids[0]}"
+            f"network                  {world.vpc_id}, subnets {', '.join(world.subnets)}, "
+            f"security group {world.security_groups[0]}"
         )
         say(
             f"roles                    task {short(world.task_role_arn)}, execution {short(world.execution_role_arn)}"
         )
         ecs = self.moto.client("ecs")
-        for arn in world.revision_arns:
+        for arn in world.revisions:
             definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
             containers = ", ".join(
                 f"{c['name']} ({c['image'].rsplit('/', 1)[-1]})" for c in definition["containerDefinitions"]
@@ -134,15 +135,18 @@ class Demo:
     # 3
     def create(self) -> None:
         assert self.function and self.listener and self.world and self.moto
-        cloudformation = CloudFormation(self.function, self.listener)
         create_event = load_event("create")
-        self.resource = cloudformation.stack("my-batch-stack").resource(create_event["LogicalResourceId"])
+        self.resource = Player(
+            InFunction(self.function, self.listener),
+            new_stack_id("my-batch-stack"),
+            create_event["LogicalResourceId"],
+        )
         properties = substitute(create_event["ResourceProperties"], self.world.replacements())
         properties.pop("ServiceToken")
         say(
             "events/create.json, with this stack's ids, the real subnets and a ResponseURL on the local endpoint"
         )
-        operation = self.resource.create(properties)
+        operation = self.resource.create_operation(properties)
         request_summary(operation.first)
         response_summary(operation.first)
         expect(operation.outcome == "CREATE_COMPLETE", "the Create failed", operation)
@@ -201,7 +205,7 @@ class Demo:
         properties = substitute(load_event("update")["ResourceProperties"], self.world.replacements())
         properties.pop("ServiceToken")
         say("events/update.json: the same resource, TimeoutSeconds 3600 -> 7200")
-        operation = self.resource.update(properties)
+        operation = self.resource.update_operation(properties)
         response_summary(operation.first)
         expect(operation.outcome == "UPDATE_COMPLETE", "the Update failed", operation)
         expect(operation.first.physical_id == before, "the Update replaced the state machine")
@@ -216,7 +220,7 @@ class Demo:
     def delete(self) -> None:
         assert self.resource
         say("events/delete.json")
-        operation = self.resource.delete()
+        operation = self.resource.delete_operation()
         response_summary(operation.first)
         expect(operation.outcome == "DELETE_COMPLETE", "the Delete failed", operation)
 

@@ -1,4 +1,8 @@
-"""moto as a separate process on a free loopback port."""
+"""moto as a separate process on a free loopback port, answering as AWS does where the provider
+relies on it (`testkit.moto_patches`), with Step Functions executions switched on.
+
+    python -m testkit.moto_server --port 50123    (the process; every other argument is moto's)
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -44,7 +48,7 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """``python -m tests.harness.moto_process`` on 127.0.0.1:<free port>.
+    """``python -m testkit.moto_server`` on 127.0.0.1:<free port>.
 
     Step Functions executions are switched on (``/moto-api/config``) as soon as the server answers,
     before any state machine exists: moto keeps executable state machines in a separate backend.
@@ -71,7 +75,7 @@ class MotoServer:
             env["AWS_DEFAULT_REGION"] = REGION
             self._log_handle = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.harness.moto_process", "--port", str(self.port)],
+                [sys.executable, "-m", "testkit.moto_server", "--port", str(self.port)],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=self._log_handle,
@@ -147,3 +151,21 @@ class MotoServer:
                     **CREDENTIALS,
                 )
         return self._clients[key]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The server process: moto's own server on 127.0.0.1, with the kit's patches applied."""
+    from testkit import moto_patches
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not {"-H", "--host"} & set(arguments):
+        arguments = ["--host", "127.0.0.1", *arguments]
+    moto_patches.apply()
+
+    from moto.server import main as moto_main
+
+    moto_main(arguments)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,30 +1,34 @@
 """The HTTPS endpoint behind ``ResponseURL``: what CloudFormation's presigned S3 URL would be.
 
-Runs in the test process on 127.0.0.1 with a certificate from ``tests.harness.tls``. Every attempt
-(every PUT, and anything else that arrives) is recorded with the status it was answered with. By
-default each attempt is answered 200, like S3; ``program([500, 500, 200])`` makes the next attempts
-get those answers in order (``DROP`` closes the connection without an answer), after which answers
-return to 200.
+Runs in the test process on 127.0.0.1 with a certificate from ``testkit.tls``. Every attempt (every
+PUT, and anything else that arrives) is recorded with the answer it got. By default each attempt is
+answered 200, like S3; ``program([500, 500, 200])`` makes the next attempts get those answers in
+order, then 200 again. Besides HTTP statuses an answer may be:
+
+- ``DROP``: close the connection without an HTTP response;
+- ``HANG``: read the request and answer nothing for five seconds;
+- ``TRICKLE``: answer 200, one byte a second.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
 import secrets
+import socket
 import ssl
 import threading
 import time
 import urllib.parse
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness.tls import TlsMaterial
+from testkit.tls import TlsMaterial
 
-DROP = "drop"  # programmed answer: close the connection without an HTTP response
+DROP = "drop"
+HANG = "hang"
+TRICKLE = "trickle"
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ class Attempt:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
-    answered: int | str  # HTTP status, or DROP
+    answered: int | str  # HTTP status, or DROP / HANG / TRICKLE
+    raw_query: str = ""  # the query string exactly as sent
     received_at: float = field(default_factory=time.time)
 
     @property
@@ -48,7 +53,7 @@ class Attempt:
         return json.loads(self.body)
 
 
-class ResponseListener:
+class Listener:
     def __init__(self, tls: TlsMaterial, host: str = "127.0.0.1") -> None:
         self._tls = tls
         self._host = host
@@ -56,10 +61,9 @@ class ResponseListener:
         self._attempts: list[Attempt] = []
         self._programme: deque[int | str] = deque()
         self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # lifecycle
-    def start(self) -> ResponseListener:
+    def start(self) -> Listener:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._tls.cert_file, self._tls.key_file)
         listener = self
@@ -84,16 +88,10 @@ class ResponseListener:
                         headers={k.lower(): v for k, v in self.headers.items()},
                         body=body,
                         answered=answer,
+                        raw_query=split.query,
                     )
                 )
-                if answer == DROP:
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.send_response(int(answer))
-                self.send_header("x-amz-request-id", secrets.token_hex(8).upper())
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                listener._answer(self, answer)
 
             do_PUT = do_POST = do_GET = _handle
 
@@ -102,11 +100,31 @@ class ResponseListener:
         self._server.socket = context.wrap_socket(
             self._server.socket, server_side=True, do_handshake_on_connect=False
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="response-listener", daemon=True
-        )
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, name="response-listener", daemon=True).start()
         return self
+
+    @staticmethod
+    def _answer(handler: http.server.BaseHTTPRequestHandler, answer: int | str) -> None:
+        if answer == DROP:
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if answer == HANG:
+            time.sleep(5)
+            return
+        if answer == TRICKLE:
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 100:
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
+                    time.sleep(1.0)
+            except OSError:
+                pass
+            return
+        handler.send_response(int(answer))
+        handler.send_header("x-amz-request-id", secrets.token_hex(8).upper())
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -114,7 +132,7 @@ class ResponseListener:
             self._server.server_close()
         self._server = None
 
-    def __enter__(self) -> ResponseListener:
+    def __enter__(self) -> Listener:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -123,13 +141,16 @@ class ResponseListener:
     @property
     def port(self) -> int:
         assert self._server is not None, "listener not started"
-        return self._server.server_address[1]
+        return int(self._server.server_address[1])
 
     # URLs
     @property
     def host_and_port(self) -> str:
         """What the provider must be told to answer (ALLOWED_RESPONSE_HOSTS)."""
         return f"{self._host}:{self.port}"
+
+    def url(self, query: str = "", path: str = "/cloudformation-response") -> str:
+        return f"https://{self._host}:{self.port}{path}" + (f"?{query}" if query else "")
 
     def response_url(self, stack_id: str, logical_id: str, request_id: str) -> str:
         """A URL shaped like CloudFormation's presigned S3 PUT, pointing at this listener."""
@@ -142,10 +163,10 @@ class ResponseListener:
                 "X-Amz-SignedHeaders": "host",
                 "X-Amz-Expires": "7200",
                 "X-Amz-Credential": f"AKIA6EXAMPLE0E2ETEST/{amz_date[:8]}/us-east-1/s3/aws4_request",
-                "X-Amz-Signature": hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+                "X-Amz-Signature": secrets.token_hex(32),
             }
         )
-        return f"https://{self._host}:{self.port}/{key}?{query}"
+        return self.url(query, f"/{key}")
 
     # answers and records
     def program(self, answers: list[int | str]) -> None:
@@ -185,3 +206,11 @@ class ResponseListener:
         with self._lock:
             self._attempts.clear()
             self._programme.clear()
+
+
+def refusing_url(query: str = "") -> str:
+    """An https URL on 127.0.0.1 where nothing listens: every connection is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"https://127.0.0.1:{port}/cloudformation-response" + (f"?{query}" if query else "")
