@@ -17,8 +17,9 @@ from aws_lambda_powertools import Logger
 from ecs_state_machine.arn import Place, place_of
 from ecs_state_machine.authenticity import confirm, still_waiting
 from ecs_state_machine.aws import Aws, Deadline
+from ecs_state_machine.deploy import Outcome
 from ecs_state_machine.errors import ProviderError, Refused
-from ecs_state_machine.lifecycle import Lifecycle, Outcome
+from ecs_state_machine.lifecycle import Lifecycle
 from ecs_state_machine.log import SERVICE
 from ecs_state_machine.provider import Provider
 from ecs_state_machine.request import Request

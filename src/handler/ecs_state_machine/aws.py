@@ -119,6 +119,11 @@ class Aws:
         self._sleep(max(0.0, min(seconds, self.deadline.left())))
 
 
+def tag_list(tags: dict[str, str], key: str = "key", value: str = "value") -> list[dict[str, str]]:
+    """Tags as AWS APIs take them: Step Functions' {key, value}, IAM's {Key, Value}."""
+    return [{key: k, value: v} for k, v in tags.items()]
+
+
 MISSING_CODES = ("NoSuchEntity", "StateMachineDoesNotExist", "ResourceNotFound")
 
 

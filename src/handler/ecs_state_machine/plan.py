@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
 from . import render, rules
-from .properties import SingleTask, Workflow
-from .resolve import resolve, resolve_definition
+from .model import SingleTask, Workflow
+from .resolve import resolve, resolve_states
+from .resolved import Resolved
 
 if TYPE_CHECKING:
     from .arn import Place
@@ -74,7 +75,9 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
 
 
 def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Plan:
-    resolved = resolve(props, place, aws, settings)
+    rules.check_single_task_place(props, place)
+    td, cluster_arn = resolve(props, aws)
+    resolved = Resolved(td, rules.single_task_facts(props, td, place, settings), cluster_arn)
     td = resolved.task_definition
     return Plan(
         definition=render.render_definition(props, resolved),
@@ -93,16 +96,19 @@ def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) 
 
 def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Plan:
     asl.validate(props.definition)
-    resolved = resolve_definition(props, place, aws, settings)
+    tasks = asl.ecs_tasks(props.definition)
+    rules.check_states(props, tasks, place)
+    facts = resolve_states(props, tasks, aws)
+    rules.check_state_facts(facts, place, settings)
     return Plan(
-        definition=resolved.document,
+        definition=asl.pin(props.definition, {f.task.path: f.parameters(props.pin_revision) for f in facts}),
         policy=render.role_policy(
-            list(resolved.grants),
+            [f.grant(props.pin_revision) for f in facts],
             logging_enabled=bool(props.logging and props.logging.enabled),
             tracing_enabled=props.tracing_enabled,
             extra=props.policy_statements,
         ),
-        data={"TaskDefinitionArns": ",".join(resolved.task_definition_arns)},
+        data={"TaskDefinitionArns": ",".join(f.revisions[0].arn for f in facts if not f.dynamic)},
         logging=render.logging_configuration(props),
         tracing=render.tracing_configuration(props),
         runs_child_executions=asl.has_distributed_map(props.definition),

@@ -14,7 +14,7 @@ from .arn import Arn, Place, state_machine_name
 from .resolved import Resolved, TaskDefinition, TaskGrant, grant_for
 
 if TYPE_CHECKING:
-    from .properties import Properties, SingleTask
+    from .model import Properties, SingleTask
 
 TASK_STATE = "RunTask"
 EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"

@@ -1,34 +1,26 @@
 """Resolve what the properties name into facts about the account: the task definition revision
 (latest ACTIVE for a family), its containers and roles, and the cluster ARN. The ECS calls live
-here and nowhere else; the rules the facts must satisfy are `rules.py`'s.
+here and nowhere else; whether the facts can work is `rules.py`'s to say.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import rules
 from .aws import AwsError
-from .errors import MISSING, PropertyError
-from .resolved import Resolved, ResolvedDefinition, TaskDefinition, TaskGrant, grant_for
+from .errors import PropertyError
+from .resolved import StateFacts, TaskDefinition
 from .values import TaskDefinitionRef, task_definition_ref
 
 if TYPE_CHECKING:
-    from .arn import Place
     from .aws import Aws
     from .definition import EcsTask
-    from .properties import SingleTask, Workflow
-    from .settings import Settings
+    from .model import SingleTask, Workflow
 
 
-def resolve(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Resolved:
-    rules.check_place("TaskDefinition", props.task_definition.arn, place)
-    rules.check_place("Cluster", props.cluster, place)
-    task_definition = resolve_task_definition(props.task_definition, aws)
-    rules.check_task_roles(task_definition, "TaskDefinition", place, settings)
-    container = rules.container(props, task_definition)
-    rules.check_network(props, task_definition)
-    return Resolved(task_definition, container, resolve_cluster(props.cluster, aws))
+def resolve(props: SingleTask, aws: Aws) -> tuple[TaskDefinition, str]:
+    """TaskDefinition mode: the revision and the cluster's ARN."""
+    return resolve_task_definition(props.task_definition, aws), resolve_cluster(props.cluster, aws)
 
 
 def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws, prop: str = "TaskDefinition") -> TaskDefinition:
@@ -113,82 +105,30 @@ def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
     )
 
 
-# --------------------------------------------------------------------------- Definition mode
-class _Resolver:
-    """Definition mode: each family, revision and cluster is described once, however many states
-    name it."""
+def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws) -> list[StateFacts]:
+    """Definition mode: what each ECS task state runs, each family, revision and cluster described
+    once however many states name it. The states were checked (`rules.check_states`) already."""
+    revisions: dict[str, TaskDefinition] = {}
+    clusters: dict[str, str] = {}
 
-    def __init__(self, props: Workflow, place: Place, aws: Aws, settings: Settings) -> None:
-        self.props, self.place, self.aws, self.settings = props, place, aws, settings
-        self.revisions: dict[str, TaskDefinition] = {}
-        self.clusters: dict[str, str] = {}
+    def revision(ref: TaskDefinitionRef, prop: str) -> TaskDefinition:
+        if ref.text not in revisions:
+            revisions[ref.text] = resolve_task_definition(ref, aws, prop)
+        return revisions[ref.text]
 
-    def revision(self, ref: TaskDefinitionRef, prop: str) -> TaskDefinition:
-        if ref.text not in self.revisions:
-            rules.check_place(prop, ref.arn, self.place)
-            self.revisions[ref.text] = resolve_task_definition(ref, self.aws, prop)
-            rules.check_task_roles(self.revisions[ref.text], prop, self.place, self.settings)
-        return self.revisions[ref.text]
-
-    def cluster(self, task: EcsTask) -> str:
-        prop = task.where("Cluster")
-        if task.cluster is None:
-            raise PropertyError(
-                prop,
-                MISSING,
-                "is chosen at run time, so RunTask cannot be limited to one cluster",
-                "Name the cluster (name or ARN) in the state.",
-            )
-        rules.check_place(prop, task.cluster, self.place)
-        if task.cluster not in self.clusters:
-            self.clusters[task.cluster] = resolve_cluster(task.cluster, self.aws, prop)
-        return self.clusters[task.cluster]
-
-    def dynamic(self, task: EcsTask, cluster_arn: str) -> TaskGrant:
-        """A state whose task definition is chosen at run time, among the families the stack lists."""
-        if not self.props.allow_dynamic_task_definitions:
-            raise PropertyError(
-                task.where("TaskDefinition"),
-                MISSING,
-                "is chosen at run time, so it cannot be resolved or permissioned at deploy time",
-                "Name a family, or list the families it may take in AllowDynamicTaskDefinitions.",
-            )
-        rules.check_role_overrides(task, None)
-        families = tuple(
-            self.revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
-            for family in self.props.allow_dynamic_task_definitions
-        )
-        return grant_for(task.pattern, cluster_arn, families, exact=False, propagate_tags=task.propagate_tags)
-
-    def named(self, task: EcsTask, cluster_arn: str, text: str) -> tuple[TaskDefinition, TaskGrant, bool]:
-        prop = task.where("TaskDefinition")
-        ref = task_definition_ref(prop, text)
-        td = self.revision(ref, prop)
-        rules.check_state(task, td)
-        exact = self.props.pin_revision or ref.revision is not None
-        return (
-            td,
-            grant_for(task.pattern, cluster_arn, (td,), exact=exact, propagate_tags=task.propagate_tags),
-            exact,
-        )
-
-
-def resolve_definition(props: Workflow, place: Place, aws: Aws, settings: Settings) -> ResolvedDefinition:
-    """Resolve, check and pin every ECS task state of a Definition; one TaskGrant per state."""
-    from .definition import ecs_tasks, pin
-
-    resolver = _Resolver(props, place, aws, settings)
-    grants: list[TaskGrant] = []
-    arns: list[str] = []
-    pinned: dict[str, tuple[str | None, str | None]] = {}
-    for task in ecs_tasks(props.definition):
-        cluster_arn = resolver.cluster(task)
+    found = []
+    for task in tasks:
+        cluster = str(task.cluster)
+        if cluster not in clusters:
+            clusters[cluster] = resolve_cluster(cluster, aws, task.where("Cluster"))
         if task.task_definition is None:
-            grants.append(resolver.dynamic(task, cluster_arn))
-            pinned[task.path] = (None, cluster_arn)
+            families = tuple(
+                revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
+                for family in props.allow_dynamic_task_definitions
+            )
+            found.append(StateFacts(task, clusters[cluster], families, dynamic=True))
             continue
-        td, grant, exact = resolver.named(task, cluster_arn, task.task_definition)
-        grants.append(grant)
-        pinned[task.path] = (td.arn if exact else td.family, cluster_arn)
-        arns.append(td.arn)
-    return ResolvedDefinition(pin(props.definition, pinned), tuple(grants), tuple(arns))
+        ref = task_definition_ref(task.where("TaskDefinition"), task.task_definition)
+        named = revision(ref, task.where("TaskDefinition"))
+        found.append(StateFacts(task, clusters[cluster], (named,), pinned=ref.revision is not None))
+    return found

@@ -4,7 +4,10 @@ resolution produces and rendering consumes (neither imports the other)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .definition import EcsTask
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,32 @@ class Resolved:
 
 
 @dataclass(frozen=True)
-class ResolvedDefinition:
-    """Definition mode: the document with every ECS task state pinned, and one grant per state."""
+class StateFacts:
+    """One ECS task state of a Definition and what it runs: the revision it names (`pinned` when it
+    names the revision itself), or the latest revision of each family it may choose at run time."""
 
-    document: dict[str, Any]
-    grants: tuple[TaskGrant, ...]
-    task_definition_arns: tuple[str, ...]  # in state order; states that choose at run time are skipped
+    task: EcsTask
+    cluster_arn: str
+    revisions: tuple[TaskDefinition, ...]
+    dynamic: bool = False
+    pinned: bool = False
+
+    def exact(self, pin_revision: bool) -> bool:
+        return not self.dynamic and (pin_revision or self.pinned)
+
+    def grant(self, pin_revision: bool) -> TaskGrant:
+        task = self.task
+        return grant_for(
+            task.pattern,
+            self.cluster_arn,
+            self.revisions,
+            exact=self.exact(pin_revision),
+            propagate_tags=task.propagate_tags,
+        )
+
+    def parameters(self, pin_revision: bool) -> tuple[str | None, str]:
+        """What the state's TaskDefinition and Cluster become (None: left as the state chooses it)."""
+        if self.dynamic:
+            return None, self.cluster_arn
+        td = self.revisions[0]
+        return (td.arn if self.exact(pin_revision) else td.family), self.cluster_arn

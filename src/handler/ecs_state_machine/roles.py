@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .arn import Arn
-from .aws import AwsError, call_allowing_missing
+from .aws import AwsError, call_allowing_missing, tag_list
 from .errors import PropertyError, ProviderError
 from .log import child_logger
 from .settings import matches
-from .state_machines import tag_list
 
 if TYPE_CHECKING:
     from .aws import Aws

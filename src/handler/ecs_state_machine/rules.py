@@ -18,8 +18,8 @@ from .settings import matches
 if TYPE_CHECKING:
     from .arn import Place
     from .definition import EcsTask
-    from .properties import Properties, SingleTask, Workflow
-    from .resolved import TaskDefinition
+    from .model import Properties, SingleTask, Workflow
+    from .resolved import StateFacts, TaskDefinition
     from .settings import Settings
 
 # IAM's limit on the inline policies of one role, counted without white space.
@@ -237,6 +237,68 @@ def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Sett
             problem,
             "Register a revision with allowed roles, or ask the administrator to widen TaskRolePattern.",
         )
+
+
+def check_single_task_place(props: SingleTask, place: Place) -> None:
+    """Before anything is described: ARNs the properties name must be of this account and region."""
+    check_place("TaskDefinition", props.task_definition.arn, place)
+    check_place("Cluster", props.cluster, place)
+
+
+def single_task_facts(props: SingleTask, td: TaskDefinition, place: Place, settings: Settings) -> str:
+    """TaskDefinition mode's facts against the properties and the administrator's rules; the
+    container whose command is overridden."""
+    check_task_roles(td, "TaskDefinition", place, settings)
+    chosen = container(props, td)
+    check_network(props, td)
+    return chosen
+
+
+def check_states(props: Workflow, tasks: list[EcsTask], place: Place) -> None:
+    """Before anything is described: each ECS task state names its cluster, in this account and
+    region; a task definition chosen at run time is among the listed families, with no role
+    override; a named one is a family, family:revision or ARN of this account and region."""
+    from .values import task_definition_ref
+
+    for task in tasks:
+        if task.cluster is None:
+            raise PropertyError(
+                task.where("Cluster"),
+                MISSING,
+                "is chosen at run time, so RunTask cannot be limited to one cluster",
+                "Name the cluster (name or ARN) in the state.",
+            )
+        check_place(task.where("Cluster"), task.cluster, place)
+        if task.task_definition is not None:
+            check_place(
+                task.where("TaskDefinition"),
+                task_definition_ref(task.where("TaskDefinition"), task.task_definition).arn,
+                place,
+            )
+            continue
+        if not props.allow_dynamic_task_definitions:
+            raise PropertyError(
+                task.where("TaskDefinition"),
+                MISSING,
+                "is chosen at run time, so it cannot be resolved or permissioned at deploy time",
+                "Name a family, or list the families it may take in AllowDynamicTaskDefinitions.",
+            )
+        check_role_overrides(task, None)
+
+
+def check_state_facts(facts: list[StateFacts], place: Place, settings: Settings) -> None:
+    """Each state against what it runs: the revisions' roles, and for a named revision its
+    containers, network mode, launch type and the state's role overrides."""
+    for fact in facts:
+        for td in fact.revisions:
+            prop = (
+                f"AllowDynamicTaskDefinitions ({td.family})"
+                if fact.dynamic
+                else fact.task.where("TaskDefinition")
+            )
+            check_task_roles(td, prop, place, settings)
+        if not fact.dynamic:
+            check_state(fact.task, fact.revisions[0])
 
 
 def container(props: SingleTask, td: TaskDefinition) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .arn import state_machine_name
-from .aws import AwsError, call_allowing_missing
+from .aws import AwsError, call_allowing_missing, tag_list
 from .errors import PropertyError, ProviderError
 
 if TYPE_CHECKING:
@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     from .request import Request
 
 MISSING = ("ResourceNotFound", "StateMachineDoesNotExist")
-
-
-def tag_list(tags: dict[str, str], key: str = "key", value: str = "value") -> list[dict[str, str]]:
-    return [{key: k, value: v} for k, v in tags.items()]
 
 
 class StateMachines:

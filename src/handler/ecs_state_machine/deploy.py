@@ -1,0 +1,212 @@
+"""Write what a plan says for one request: the role (created, adopted, or the stack's own, checked)
+and the state machine, tagged with their owner. Every step is idempotent (Lambda may deliver the
+same request twice), and a failure removes what this request made before it is reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .arn import state_machine_name
+from .errors import ProviderError
+from .log import child_logger
+from .names import role_name_for
+from .properties import Previous
+from .roles import Roles, Wanted
+from .state_machines import StateMachines
+
+if TYPE_CHECKING:
+    from .model import Properties
+    from .plan import Documents, Plan
+    from .request import Request
+    from .settings import Settings
+
+logger = child_logger()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    physical_id: str
+    data: dict[str, str]
+
+
+@dataclass
+class Undo:
+    """What this request made, to remove (newest first) if it fails."""
+
+    roles: Roles
+    machines: StateMachines
+    made: list[tuple[str, str]] = field(default_factory=list)
+
+    def role(self, name: str) -> None:
+        self.made.append(("role", name))
+
+    def machine(self, arn: str) -> None:
+        self.made.append(("state_machine", arn))
+
+    def keep_role(self, name: str) -> None:
+        """The role turned out to be in use by a state machine that was ours already."""
+        if ("role", name) in self.made:
+            self.made.remove(("role", name))
+
+    def run(self) -> None:
+        """Never raises: the error that made it run matters more."""
+        for kind, ident in reversed(self.made):
+            try:
+                if kind == "state_machine":
+                    self.machines.delete(ident)
+                else:
+                    self.roles.delete(ident)
+                logger.info("removed after failure", extra={"kind": kind, "id": ident})
+            except Exception:
+                logger.exception("could not remove after failure", extra={"kind": kind, "id": ident})
+
+
+class Deployment:
+    """One request's writes, for whichever state machine ARN the lifecycle chose."""
+
+    def __init__(
+        self,
+        roles: Roles,
+        machines: StateMachines,
+        settings: Settings,
+        req: Request,
+        props: Properties,
+        plan: Plan,
+        *,
+        report_id: Callable[[str], None],
+        timed_out: Callable[[], bool],
+    ) -> None:
+        self.roles, self.machines, self.settings = roles, machines, settings
+        self.req, self.props, self.plan = req, props, plan
+        self.report_id, self.timed_out = report_id, timed_out
+
+    def new(self, arn: str, *, report: bool = False) -> Outcome:
+        """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role.
+
+        With `report` (a Create), once the name is known to be free or ours, a failure or timeout
+        from then on reports `arn` as the PhysicalResourceId, so the Delete CloudFormation sends
+        after a failed Create can find and remove anything left behind. Before that point a failed
+        Create reports an id that is not an ARN, so its Delete touches nothing.
+
+        A generated name hashes the RequestId, so only an earlier try of this same request can have
+        used it: nothing is read before the writes, and CreateRole's EntityAlreadyExists (or, with
+        RoleArn, CreateStateMachine's StateMachineAlreadyExists) is what reveals such a try; only
+        then is the state machine read. A name the stack chose may belong to anyone: it is read first.
+        """
+        explicit = bool(self.props.state_machine_name)
+        docs = self.plan.documents(arn)
+        undo = Undo(self.roles, self.machines)
+        try:
+            # None: no such state machine (for a generated name: none known of yet).
+            existing = self.machines.existing(arn, self.req) if explicit else None
+            if report:
+                self.report_id(arn)
+            self._check_time()
+            role_arn, role_created = self._role(docs, arn)
+            if not (role_created or self.props.role_arn or explicit):
+                # The role was there already: an earlier try of this request made it, and perhaps
+                # the state machine too.
+                existing = self.machines.existing(arn, self.req)
+            if role_created or (existing is None and not self.props.role_arn):
+                # Also a role adopted for a state machine that does not exist: an earlier try of
+                # this request made it (its CreateRole answer was lost, or the function died).
+                undo.role(role_name_for(arn))
+            if existing is None:
+                existing = self._create_state_machine(docs, arn, role_arn, undo, role_created)
+            if existing is not None:
+                self.machines.update(arn, docs, role_arn)
+                self.machines.tag(arn, self._tags(), self._stale_tags())
+            self._check_time()
+            return self._outcome(arn, role_arn)
+        except BaseException:
+            undo.run()
+            raise
+
+    def _create_state_machine(
+        self, docs: Documents, arn: str, role_arn: str, undo: Undo, role_created: bool
+    ) -> dict[str, Any] | None:
+        """Create it; if it exists (an earlier try of this request made it, or, for a name the stack
+        chose, someone did after it was read), the existing one to bring up to date instead."""
+        if self.machines.create(arn, docs, role_arn, self.props.state_machine_type, self._tags()):
+            undo.machine(arn)
+            return None
+        existing = self.machines.existing(arn, self.req)
+        if existing is None:
+            raise ProviderError(
+                f"State machine {state_machine_name(arn)} is being deleted or replaced; deploy again."
+            )
+        if not role_created:
+            # That state machine was ours already and uses this role: a failure from here on must
+            # not delete the role under it.
+            undo.keep_role(role_name_for(arn))
+        return existing
+
+    def in_place(self, arn: str) -> Outcome:
+        """Bring the state machine `arn` (this resource's) and its role up to date."""
+        docs = self.plan.documents(arn)
+        undo = Undo(self.roles, self.machines)
+        try:
+            self._check_time()
+            role_arn, role_created = self._role(docs, arn, read_first=True)
+            if role_created:
+                undo.role(role_name_for(arn))
+            self.machines.update(arn, docs, role_arn)
+        except BaseException:
+            undo.run()
+            raise
+        previous = Previous.of(self.req.old_properties)
+        if previous.tags is None or self._tags() != {**previous.tags, **self.req.ownership}:
+            self.machines.tag(arn, self._tags(), self._stale_tags())
+        if self.props.role_arn and previous.role_arn != self.props.role_arn:
+            # Switched from a created role to the stack's own: the created one is no longer used.
+            self.roles.delete_if_owned(role_name_for(arn), self.req)
+        return self._outcome(arn, role_arn)
+
+    def _role(self, docs: Documents, arn: str, *, read_first: bool = False) -> tuple[str, bool]:
+        """The role the state machine runs with, and whether this call created it."""
+        if self.props.role_arn:
+            self.roles.check_handed_over(self.props.role_arn, arn)
+            return self.props.role_arn, False
+        boundary = self.settings.permissions_boundary or self.props.role_permissions_boundary
+        if not self.settings.permissions_boundary:
+            logger.warning(
+                "no permissions boundary is configured: the role is created without the provider's"
+            )
+        wanted = Wanted(
+            trust=docs.trust,
+            policy=docs.policy,
+            boundary=boundary,
+            tags=self._tags(),
+            stale_tags=tuple(self._stale_tags()),
+            description=_role_description(arn, self.req),
+        )
+        return self.roles.ensure(role_name_for(arn), self.req, wanted, read_first=read_first)
+
+    def _check_time(self) -> None:
+        """Once the timeout guard has answered, make nothing more; what was made is undone."""
+        if self.timed_out():
+            raise ProviderError("The provider ran out of time; the timeout answer was already sent.")
+
+    def _tags(self) -> dict[str, str]:
+        return {**dict(self.props.tags), **self.req.ownership}
+
+    def _stale_tags(self) -> list[str]:
+        """Tag keys the old properties asked for and these do not: the ones an Update may remove."""
+        previous = Previous.of(self.req.old_properties) if self.req.request_type == "Update" else Previous()
+        desired = self._tags()
+        return [key for key in previous.tags or {} if key not in desired]
+
+    def _outcome(self, arn: str, role_arn: str) -> Outcome:
+        return Outcome(
+            physical_id=arn,
+            data={"Arn": arn, "Name": state_machine_name(arn), "RoleArn": role_arn, **self.plan.data},
+        )
+
+
+def _role_description(arn: str, req: Request) -> str:
+    text = (
+        f"Role of state machine {state_machine_name(arn)}, made by Custom::EcsStateMachine {req.logical_id}"
+    )
+    return "".join(ch for ch in text if 32 <= ord(ch) < 127)[:1000]
