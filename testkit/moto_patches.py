@@ -9,7 +9,9 @@ process:
   status.
 - Step Functions ListTagsForResource of a state machine that does not exist: AWS answers
   ResourceNotFound; moto lists the tags it kept (even those of a deleted state machine).
-- Step Functions' ECS integration, so that executions can run tasks (below).
+- Step Functions' ECS integration, so that executions can run tasks (below), with every RunTask
+  parameter Step Functions passes on (moto's copy of LocalStack's integration passes a fixed subset
+  and drops the rest, CapacityProviderStrategy and Tags among them).
 
 Step Functions' ECS integration:
 
@@ -179,6 +181,10 @@ def apply() -> None:
     service_class = state_task_service_ecs.StateTaskServiceEcs
     service_class._normalise_parameters = _normalise_parameters
     service_class._normalise_response = _normalise_response
+    run_task_members = operation_model("ecs", "run_task").input_shape.members
+    state_task_service_ecs._SUPPORTED_API_PARAM_BINDINGS["runtask"] |= {
+        name[:1].upper() + name[1:] for name in run_task_members
+    }
     if not getattr(EC2ContainerServiceBackend.describe_task_definition, "patched", False):
         EC2ContainerServiceBackend.describe_task_definition = _latest_active_revision(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.describe_task_definition

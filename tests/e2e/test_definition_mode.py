@@ -30,8 +30,7 @@ EXECUTION_INPUT = {
 def pinned(world: Estate) -> dict[str, str]:
     """The families' revisions; family -> the latest ACTIVE revision (what the provider must pin).
 
-    ``backfill``'s highest revision is deregistered: its latest ACTIVE revision is not its highest
-    (moto's DescribeTaskDefinition(family) returns the INACTIVE one)."""
+    ``backfill``'s highest revision is deregistered: its latest ACTIVE revision is not its highest."""
     migrate = [world.register_other_family("migrate", "app", tag) for tag in ("v1", "v2")]
     backfill = [world.register_other_family("backfill", "worker", tag) for tag in ("v1", "v2", "v3")]
     world.aws.client("ecs").deregister_task_definition(taskDefinition=backfill[2])

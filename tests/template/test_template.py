@@ -22,7 +22,6 @@ import botocore.session
 import pytest
 from botocore import xform_name
 from cfnlint.api import lint_file
-from cfnlint.decode import decode_str
 
 from ecs_state_machine import properties, render
 
@@ -30,9 +29,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
     from parliament import analyze_policy_string
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+from testkit.cloudformation import stringify as as_delivered
+from testkit.templates import EXAMPLES, ROOT, TEMPLATE, Stack, load, resources_of_type
+
 SAMCONFIG = ROOT / "samconfig.toml"
 HANDLER_SOURCES = sorted((ROOT / "src" / "handler").rglob("*.py"))
 BIN = Path(sys.executable).parent
@@ -54,153 +53,9 @@ ATTRIBUTES = {
 }
 
 
-# --- rendering CloudFormation intrinsics -------------------------------------------------------------
-
-NO_VALUE = object()
-
-
-class Stack:
-    """A template with its parameters and pseudo parameters fixed, so intrinsics can be evaluated."""
-
-    def __init__(
-        self,
-        template: dict,
-        parameters: dict[str, Any] | None = None,
-        *,
-        partition: str = "aws",
-        region: str = "eu-west-1",
-        account: str = ACCOUNT,
-        stack_name: str = "ecs-state-machine",
-    ) -> None:
-        self.template = template
-        self.refs: dict[str, Any] = {
-            name: str(spec["Default"])
-            for name, spec in template.get("Parameters", {}).items()
-            if "Default" in spec
-        }
-        declared = set(template.get("Parameters", {}))
-        assert set(parameters or {}) <= declared, f"template has no parameters {set(parameters) - declared}"
-        self.refs.update(parameters or {})
-        assert set(self.refs) == declared, f"no value for parameters {declared - set(self.refs)}"
-        self.refs.update(
-            {
-                "AWS::Partition": partition,
-                "AWS::Region": region,
-                "AWS::AccountId": account,
-                "AWS::StackName": stack_name,
-                "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
-            }
-        )
-        self.partition, self.region, self.account, self.stack_name = partition, region, account, stack_name
-
-    def physical_name(self, logical_id: str) -> str:
-        resource = self.template["Resources"][logical_id]
-        for name_property in ("LogGroupName", "RoleName"):
-            if name_property in resource.get("Properties", {}):
-                return self.render(resource["Properties"][name_property])
-        return f"{self.stack_name}-{logical_id}-SAMPLE"
-
-    def ref(self, name: str) -> Any:
-        if name in self.refs:
-            return self.refs[name]
-        assert name in self.template["Resources"], f"Ref to unknown {name}"
-        resource = self.template["Resources"][name]
-        if "Condition" in resource:
-            assert self.condition(resource["Condition"]), f"Ref to {name}, which this stack does not create"
-        if resource["Type"] == "AWS::IAM::ManagedPolicy":  # Ref is the policy's ARN
-            path = resource["Properties"].get("Path", "/")
-            return f"arn:{self.partition}:iam::{self.account}:policy{path}{self.physical_name(name)}"
-        return self.physical_name(name)
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        resource_type = self.template["Resources"][logical_id]["Type"]
-        name = self.physical_name(logical_id)
-        if (resource_type, attribute) == ("AWS::Logs::LogGroup", "Arn"):
-            return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{name}:*"
-        if (resource_type, attribute) == ("AWS::IAM::Role", "Arn"):
-            return f"arn:{self.partition}:iam::{self.account}:role/{name}"
-        return f"<{logical_id}.{attribute}>"
-
-    def condition(self, name: str) -> bool:
-        return bool(self.render(self.template["Conditions"][name]))
-
-    def sub(self, text: str, variables: dict[str, Any]) -> str:
-        def replace(match: re.Match) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                return str(self.render(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
-                return self.get_att(*name.split(".", 1))
-            return str(self.ref(name))
-
-        return re.sub(r"\$\{([^}]+)\}", replace, text)
-
-    def render(self, node: Any) -> Any:
-        if isinstance(node, list):
-            items = [self.render(item) for item in node]
-            return [item for item in items if item is not NO_VALUE]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            (key, value), *_ = node.items()
-            if key == "Ref":
-                return NO_VALUE if value == "AWS::NoValue" else self.ref(value)
-            if key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                return self.sub(text, variables)
-            if key == "Fn::GetAtt":
-                logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
-                return self.get_att(logical_id, attribute)
-            if key == "Fn::ImportValue":
-                return f"<import {self.render(value)}>"
-            if key == "Fn::Join":
-                separator, items = value
-                return separator.join(self.render(items))
-            if key == "Fn::If":
-                name, when_true, when_false = value
-                return self.render(when_true if self.condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (self.render(item) for item in value)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.render(value[0])
-            if key == "Fn::And":
-                return all(self.render(item) for item in value)
-            if key == "Fn::Or":
-                return any(self.render(item) for item in value)
-            if key == "Condition":
-                return self.condition(value)
-            assert not key.startswith("Fn::"), f"no renderer for {key}"
-        rendered = {key: self.render(value) for key, value in node.items()}
-        return {key: value for key, value in rendered.items() if value is not NO_VALUE}
-
-
-def as_delivered(value: Any) -> Any:
-    """ResourceProperties as a custom resource receives them: every scalar a string."""
-    if isinstance(value, dict):
-        return {key: as_delivered(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_delivered(item) for item in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def load(path: Path) -> dict:
-    template, problems = decode_str(path.read_text())
-    assert not problems, problems
-    return template
-
-
 @pytest.fixture(scope="module")
 def template() -> dict:
     return load(TEMPLATE)
-
-
-def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
 def provider_function(template: dict) -> dict:
