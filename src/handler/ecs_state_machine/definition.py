@@ -304,23 +304,15 @@ def pin(document: dict[str, Any], pinned: dict[str, tuple[str | None, str | None
     return result
 
 
-# statelint checks what Step Functions does not: it wants a float where Step Functions takes any
-# number (BackoffRate 2). Those checks are left out; every other is as Step Functions checks.
-LENIENT = ("FLOAT",)
-
-
 def validate(document: dict[str, Any]) -> None:
-    """Amazon States Language rules (statelint, no stricter than Step Functions), checked before
-    anything is created."""
-    from statelint.config import Config
-    from statelint.linter import Linter
-    from statelint.problem import ProblemType
+    """Amazon States Language rules (as strict as Step Functions, no stricter: `lint`), checked
+    before anything is created."""
+    from .lint import problems
 
-    config = Config({ProblemType[name] for name in LENIENT})
-    problems = Linter.validate(json.loads(json.dumps(document)), config)
-    if problems:
-        first = str(problems[0]).replace("State Machine.", "")
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    found = problems(json.loads(json.dumps(document)))
+    if found:
+        first = found[0].replace("State Machine.", "")
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise PropertyError(
             "Definition", MISSING, f"is not valid ASL: {first}{more}", "Fix the state machine definition."
         )
