@@ -19,6 +19,7 @@ $(VENV)/.ready: requirements-dev.txt src/handler/requirements.txt
 	"$(PYTHON313)" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node asl-validator@4.0.0
 	@touch $@
 
 demo: setup

@@ -8,8 +8,8 @@ import warnings
 from typing import Any
 
 import pytest
-from statelint.linter import Linter
 
+from ecs_state_machine.lint import problems
 from ecs_state_machine.properties import parse
 from ecs_state_machine.render import render_definition, render_role_policy, render_trust_policy
 from ecs_state_machine.resolved import Resolved, TaskDefinition
@@ -58,8 +58,10 @@ def statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def assert_valid_asl(definition: dict[str, Any]) -> None:
-    problems = Linter.validate(json.loads(json.dumps(definition)))
-    assert problems == [], problems
+    """Valid as Step Functions validates (the provider's own check; asl-validator checks the same
+    documents independently in test_asl_validator.py)."""
+    found = problems(json.loads(json.dumps(definition)))
+    assert found == [], found
 
 
 def assert_parliament_clean(policy: dict[str, Any], *, trust: bool = False) -> None:
@@ -294,3 +296,11 @@ def test_jsonata_rendering_is_valid_and_carries_the_token_as_cdk_does(pattern):
         assert override["Environment"] == [
             {"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}
         ]
+
+
+def test_an_integer_backoff_rate_from_cloudformation_stays_an_integer_and_is_valid():
+    p = props(Retry=[{"ErrorEquals": ["States.TaskFailed"], "BackoffRate": "2", "IntervalSeconds": "5"}])
+    definition = render_definition(p, resolved())
+    (retrier,) = definition["States"]["RunTask"]["Retry"]
+    assert retrier["BackoffRate"] == 2 and isinstance(retrier["BackoffRate"], int)
+    assert_valid_asl(definition)
