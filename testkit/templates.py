@@ -122,6 +122,9 @@ class Stack:
             if key == "Fn::Join":
                 separator, items = value
                 return separator.join(self.render(items))
+            if key == "Fn::Split":
+                separator, text = value
+                return str(self.render(text)).split(separator)
             if key == "Fn::If":
                 name, when_true, when_false = value
                 return self.render(when_true if self.condition(name) else when_false)

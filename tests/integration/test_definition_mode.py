@@ -212,3 +212,74 @@ def test_a_provider_stack_can_turn_policy_statements_off(cfn, session, families,
     assert answer["Reason"].startswith("PolicyStatements: is turned off for this account")
     assert provider_leftovers(session) == ([], [])
     assert cfn.create({"Definition": three_task_workflow()})["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    "tagging",
+    [
+        {"Tags.$": "$.tags"},
+        {"PropagateTags": "TASK_DEFINITION"},
+        {"Tags": [{"Key": "team", "Value": "data"}]},
+    ],
+)
+def test_a_state_that_tags_its_task_may_tag_new_tasks(cfn, session, families, tagging):
+    document = three_task_workflow()
+    document["States"]["Migrate"]["Parameters"].update(tagging)
+    answer = cfn.create({"Definition": document})
+    assert answer["Status"] == "SUCCESS", answer
+    by_sid = {s["Sid"]: s for s in role_policy(session, answer["Data"]["RoleArn"])["Statement"]}
+    assert by_sid["TagNewTask"]["Action"] == "ecs:TagResource"
+    assert by_sid["TagNewTask"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
+
+
+RUNNER = "arn:aws:iam::{}:role/ecs-runner"
+
+
+def test_a_state_with_credentials_of_this_account_is_resolved_and_only_assumes_the_role(
+    cfn, session, families, monkeypatch
+):
+    monkeypatch.setenv("CREDENTIALS_ROLE_PATTERN", RUNNER.format("*"))
+    document = three_task_workflow()
+    document["States"]["Migrate"]["Credentials"] = {"RoleArn": RUNNER.format("123456789012")}
+    answer = cfn.create({"Definition": document})
+    assert answer["Status"] == "SUCCESS", answer
+    definition = machine(session, answer["PhysicalResourceId"])["definition"]
+    assert definition["States"]["Migrate"]["Parameters"]["TaskDefinition"] == families["migrate"]
+    assert families["migrate"] in answer["Data"]["TaskDefinitionArns"]
+    by_sid = {s["Sid"]: s for s in role_policy(session, answer["Data"]["RoleArn"])["Statement"]}
+    assert by_sid["AssumeTaskCredentials"]["Resource"] == RUNNER.format("123456789012")
+    assert families["migrate"] not in json.dumps(by_sid["RunTask"])  # RunTask is the runner's to call
+
+    # Checked against what it runs, like any other state.
+    document["States"]["Migrate"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Name"] = "web"
+    refused = cfn.create({"Definition": document})
+    assert refused["Reason"].startswith(
+        "Definition.States.Migrate.Parameters.Overrides.ContainerOverrides[0].Name 'web': is not a container"
+    )
+
+
+def test_a_state_that_runs_in_another_account_is_left_as_written(cfn, session, families, monkeypatch):
+    """Nothing of account 222233334444 can be described from here: the state keeps its names."""
+    monkeypatch.setenv("CREDENTIALS_ROLE_PATTERN", RUNNER.format("222233334444"))
+    document = three_task_workflow()
+    migrate = document["States"]["Migrate"]
+    migrate["Credentials"] = {"RoleArn": RUNNER.format("222233334444")}
+    migrate["Parameters"]["TaskDefinition"] = "arn:aws:ecs:us-east-1:222233334444:task-definition/migrate"
+    migrate["Parameters"]["Overrides"]["ContainerOverrides"][0]["Name"] = "only-they-know"
+    answer = cfn.create({"Definition": document, "PinRevision": "true"})
+    assert answer["Status"] == "SUCCESS", answer
+    written = machine(session, answer["PhysicalResourceId"])["definition"]["States"]["Migrate"]
+    assert written["Parameters"]["TaskDefinition"] == migrate["Parameters"]["TaskDefinition"]
+    assert written["Parameters"]["Cluster"] == "batch"
+    assert written["Credentials"] == migrate["Credentials"]
+    assert answer["Data"]["TaskDefinitionArns"] == ",".join((families["backfill"], families["report"]))
+    statements = role_policy(session, answer["Data"]["RoleArn"])["Statement"]
+    assert [s["Sid"] for s in statements] == [
+        "AssumeTaskCredentials",
+        "RunTask",
+        "PassTaskRoles",
+        "WatchTask",
+        "TaskEventsRule",
+    ]
+    assert cfn.delete(answer["PhysicalResourceId"], {})["Status"] == "SUCCESS"
+    assert provider_leftovers(session) == ([], [])

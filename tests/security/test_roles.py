@@ -213,7 +213,7 @@ def test_a_role_override_on_a_task_definition_chosen_at_run_time_is_refused(
         **workflow({"TaskDefinition.$": "$.family", "Overrides": {"TaskRoleArn": two_families["etl-task"]}}),
         "AllowDynamicTaskDefinitions": ["etl", "report"],
     }
-    refused(account, props, "overrides a role of a task definition chosen at run time")
+    refused(account, props, "overrides a role of a task definition the provider cannot see")
 
 
 def test_a_task_may_name_its_own_roles(account: Account, two_families: dict[str, str]) -> None:
@@ -273,4 +273,43 @@ def test_pass_role_names_only_the_revisions_roles(account: Account, two_families
             "Resource": [two_families["etl-task"], two_families["etl-execution"]],
             "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         }
+    ]
+
+
+# --------------------------------------------------------------------------- Credentials
+def with_credentials(role: Any, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    props = workflow(parameters or {"TaskDefinition": "etl"})
+    props["Definition"]["States"]["Run"]["Credentials"] = role
+    return props
+
+
+def test_credentials_cannot_borrow_a_role_until_an_administrator_allows_it(
+    account: Account, two_families: dict[str, str]
+) -> None:
+    """An admin role trusting the account root is one sts:AssumeRole away: a stack may not name it."""
+    admin = account.role("admin")
+    refused(account, with_credentials({"RoleArn": admin}), "CredentialsRolePattern parameter is empty")
+
+
+def test_credentials_may_assume_only_the_roles_the_pattern_allows(
+    account: Account, monkeypatch: pytest.MonkeyPatch, two_families: dict[str, str]
+) -> None:
+    monkeypatch.setenv("CREDENTIALS_ROLE_PATTERN", "arn:aws:iam::222233334444:role/ecs-runner-*")
+    runner = "arn:aws:iam::222233334444:role/ecs-runner-etl"
+    not_allowed = "is not allowed by CredentialsRolePattern"
+    refused(account, with_credentials({"RoleArn": account.role("admin")}), not_allowed)
+    refused(
+        account, with_credentials({"RoleArn": "arn:aws:iam::999999999999:role/ecs-runner-etl"}), not_allowed
+    )
+    refused(account, with_credentials({"RoleArn": "arn:aws:iam::222233334444:role/ecs-runner"}), not_allowed)
+    refused(account, with_credentials({"RoleArn.$": "$.role"}), "chooses the role to assume at run time")
+    swap = {"TaskDefinition": "etl", "Overrides": {"TaskRoleArn": two_families["etl-task"]}}
+    refused(account, with_credentials({"RoleArn": runner}, swap), "a task definition the provider cannot see")
+
+    allowed = account.player("team").create(with_credentials({"RoleArn": runner}))
+    assert allowed["Status"] == "SUCCESS", allowed
+    name = allowed["Data"]["RoleArn"].rsplit("/", 1)[1]
+    policy = account.session.client("iam").get_role_policy(RoleName=name, PolicyName="ecs-state-machine")
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Sid": "AssumeTaskCredentials", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": runner}
     ]

@@ -460,6 +460,7 @@ def test_parameter_defaults_are_the_secure_ones(template):
     assert defaults["PermissionsBoundaryArn"] == ""  # the stack's own boundary, not none
     assert defaults["LogGroupPattern"] == "/aws/vendedlogs/states/*"
     assert defaults["TaskRolePattern"] == "*"
+    assert defaults["CredentialsRolePattern"] == ""
 
 
 def test_every_setting_reaches_the_function_from_a_parameter(template):
@@ -565,7 +566,7 @@ def rendered_policies() -> list[dict]:
                 }
             )
             policies.append(render.render_role_policy(props, resolved))
-    grant = grant_for("RUN_JOB", resolved.cluster_arn, (td,), exact=True, propagate_tags=True)
+    grant = grant_for("RUN_JOB", resolved.cluster_arn, (td,), exact=True, tags_task=True)
     plan = Plan(
         definition={},
         policy=render.role_policy([grant], logging_enabled=True, tracing_enabled=True),
@@ -616,3 +617,39 @@ def test_the_default_boundary_refuses_what_the_provider_never_grants(template):
         {"Action": "ecs:RunTask", "Resource": f"arn:aws:ecs:us-west-2:{ACCOUNT}:task-definition/x:1"},
     ):
         assert allowed_by(boundary, statement), statement
+
+
+RUNNERS = "arn:aws:iam::222233334444:role/ecs-runner-*,arn:aws:iam::555566667777:role/batch/*"
+
+
+def test_the_default_boundary_lets_roles_assume_only_the_credentials_roles_the_administrator_allows(template):
+    assume = {"Action": "sts:AssumeRole", "Resource": "arn:aws:iam::222233334444:role/ecs-runner-etl"}
+    closed = boundary_policy(Stack(template))
+    assert allowed_by(closed, assume), "no role may assume another while CredentialsRolePattern is empty"
+    opened = boundary_policy(Stack(template, {"CredentialsRolePattern": RUNNERS}))
+    assert not allowed_by(opened, assume)
+    assert not allowed_by(opened, {**assume, "Resource": "arn:aws:iam::555566667777:role/batch/nightly"})
+    for other in ("arn:aws:iam::222233334444:role/admin", f"arn:aws:iam::{ACCOUNT}:role/ecs-runner-etl"):
+        assert allowed_by(opened, {**assume, "Resource": other}), other
+    assert (
+        environment(Stack(template, {"CredentialsRolePattern": RUNNERS}))["CREDENTIALS_ROLE_PATTERN"]
+        == RUNNERS
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("arn:aws:iam::222233334444:role/ecs-runner", True),
+        (RUNNERS, True),
+        ("arn:aws:iam::*:role/ecs-runner-*", True),
+        ("*", False),
+        ("ecs-runner-*", False),
+        ("arn:aws:iam::222233334444:role/a,", False),
+        ("arn:aws:s3:::bucket", False),
+    ],
+)
+def test_credentials_role_pattern_takes_only_role_arn_patterns(template, value, accepted):
+    allowed = template["Parameters"]["CredentialsRolePattern"]["AllowedPattern"]
+    assert bool(re.fullmatch(allowed, value)) is accepted

@@ -119,6 +119,6 @@ def test_a_definition_describes_each_family_and_cluster_once(ecs):
     ecs.add_response("describe_clusters", {"clusters": [{"clusterArn": CLUSTER, "status": "ACTIVE"}]})
     ecs.add_response("describe_task_definition", described(), {"taskDefinition": "etl"})
     props = parse({"Definition": {"StartAt": "A", "States": {"A": state("A", "B"), "B": state("B", None)}}})
-    facts = resolve_states(props, ecs_tasks(props.definition), aws(ecs))  # type: ignore[arg-type,attr-defined]
+    facts = resolve_states(props, ecs_tasks(props.definition), aws(ecs), "123456789012")  # type: ignore[arg-type,attr-defined]
     assert [f.revisions[0].arn for f in facts] == [f"{PREFIX}:task-definition/etl:3"] * 2
     assert [f.parameters(True) for f in facts] == [(f"{PREFIX}:task-definition/etl:3", CLUSTER)] * 2

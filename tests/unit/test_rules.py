@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_state_machine import rules
+from ecs_state_machine import rules, state_rules
 from ecs_state_machine.arn import Place
 from ecs_state_machine.definition import ecs_tasks
 from ecs_state_machine.errors import PropertyError, ProviderError
@@ -130,11 +130,11 @@ def state(overrides: dict[str, object]) -> object:
 
 def test_a_state_may_name_only_its_own_revisions_roles():
     own = revision()
-    rules.check_role_overrides(state({"TaskRoleArn": own.task_role_arn}), own)  # type: ignore[arg-type]
+    state_rules.check_role_overrides(state({"TaskRoleArn": own.task_role_arn}), own)  # type: ignore[arg-type]
     with pytest.raises(PropertyError, match="is not the task role of etl:3"):
-        rules.check_role_overrides(state({"TaskRoleArn": own.execution_role_arn}), own)  # type: ignore[arg-type]
-    with pytest.raises(PropertyError, match="chosen at run time"):
-        rules.check_role_overrides(state({"TaskRoleArn": own.task_role_arn}), None)  # type: ignore[arg-type]
+        state_rules.check_role_overrides(state({"TaskRoleArn": own.execution_role_arn}), own)  # type: ignore[arg-type]
+    with pytest.raises(PropertyError, match="the provider cannot see"):
+        state_rules.check_role_overrides(state({"TaskRoleArn": own.task_role_arn}), None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

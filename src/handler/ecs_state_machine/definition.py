@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .arn import ROLE
 from .asl_types import JSONATA as _JSONATA
 from .asl_types import coerce_run_task, restore_types
 from .errors import MISSING, PropertyError
@@ -38,8 +39,14 @@ class EcsTask:
     container_names: tuple[tuple[int, str], ...]  # (index in ContainerOverrides, name)
     network_configured: bool
     launch_type: str | None
-    propagate_tags: bool
+    tags_task: bool  # Tags or PropagateTags (any form but a literal NONE): RunTask tags the new task
     role_overrides: tuple[tuple[str, str], ...] = ()  # (TaskRoleArn or ExecutionRoleArn, literal ARN)
+    credentials: str | None = None  # Credentials.RoleArn: the role the state runs RunTask as
+
+    @property
+    def credentials_account(self) -> str | None:
+        """The account of the role the state assumes (definition._credentials took only a role ARN)."""
+        return self.credentials.split(":")[4] if self.credentials else None
 
     @property
     def payload_key(self) -> str:
@@ -209,14 +216,49 @@ def ecs_tasks(document: dict[str, Any]) -> list[EcsTask]:
                 container_names=_container_names(payload, jsonata),
                 network_configured=any(k.startswith("NetworkConfiguration") for k in payload),
                 launch_type=_static(payload, "LaunchType", jsonata),
-                propagate_tags=_static(payload, "PropagateTags", jsonata) == "TASK_DEFINITION",
+                tags_task=_tags_task(payload, jsonata),
                 role_overrides=_role_overrides(path, payload_key, payload, jsonata),
+                credentials=_credentials(path, state, jsonata),
             )
         )
     return found
 
 
 ROLE_OVERRIDES = ("TaskRoleArn", "ExecutionRoleArn")
+
+
+def _tags_task(payload: dict[str, Any], jsonata: bool) -> bool:
+    """Whether RunTask tags the task it starts, which ECS authorizes as ecs:TagResource: Tags (a
+    list that is not empty, or chosen at run time) or PropagateTags (anything but a literal NONE)."""
+    if "Tags.$" in payload or "PropagateTags.$" in payload:
+        return True
+    tags = payload.get("Tags")
+    if tags is not None and tags != []:
+        return True
+    propagate = payload.get("PropagateTags")
+    return propagate is not None and propagate != "NONE"
+
+
+def _credentials(path: str, state: dict[str, Any], jsonata: bool) -> str | None:
+    """The role a state assumes to call RunTask (Credentials.RoleArn), which must be named: a role
+    chosen at run time would need sts:AssumeRole on every role."""
+    if "Credentials" not in state:
+        return None
+    where = f"Definition.{path}.Credentials"
+    credentials = state["Credentials"]
+    fix = "Name the role's ARN in Credentials.RoleArn."
+    if not isinstance(credentials, dict):
+        raise PropertyError(where, MISSING, "must be a map with RoleArn", fix)
+    if "RoleArn.$" in credentials:
+        raise PropertyError(f"{where}.RoleArn.$", MISSING, "chooses the role to assume at run time", fix)
+    role = credentials.get("RoleArn")
+    if isinstance(role, str) and jsonata and _JSONATA.match(role):
+        raise PropertyError(f"{where}.RoleArn", role, "chooses the role to assume at run time", fix)
+    if not isinstance(role, str) or not ROLE.match(role):
+        raise PropertyError(
+            f"{where}.RoleArn", role if role is not None else MISSING, "is not an IAM role ARN", fix
+        )
+    return role
 
 
 def _role_overrides(

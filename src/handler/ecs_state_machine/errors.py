@@ -52,10 +52,11 @@ class PropertyError(ProviderError):
         head = f"{prop} {shown}: {problem}" if value is not _MISSING else f"{prop}: {problem}"
         message = f"{head}. {fix}" if fix else head
         if len(message) > REASON_LIMIT:
-            # Keep the property and the fix whole; shorten the value, then the problem.
-            shown = show(value, 24)
-            head = f"{prop} {shown}: {problem}" if value is not _MISSING else f"{prop}: {problem}"
+            # Keep the property and the fix whole; shorten the value only as far as needed (to no
+            # less than 24 characters), then the problem.
             room = REASON_LIMIT - len(fix) - 2
+            shown = show(value, max(24, room - len(prop) - len(problem) - 4))
+            head = f"{prop} {shown}: {problem}" if value is not _MISSING else f"{prop}: {problem}"
             if len(head) > room:
                 head = head[: max(room - 3, 40)] + "..."
             message = f"{head}. {fix}" if fix else head

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import render, rules
+from . import render, rules, state_rules
 from .model import SingleTask, Workflow
 from .resolve import resolve, resolve_states
 from .resolved import Resolved
@@ -97,9 +97,9 @@ def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) 
 def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Plan:
     asl.validate(props.definition)
     tasks = asl.ecs_tasks(props.definition)
-    rules.check_states(props, tasks, place)
-    facts = resolve_states(props, tasks, aws)
-    rules.check_state_facts(facts, place, settings)
+    state_rules.check_states(props, tasks, place, settings)
+    facts = resolve_states(props, tasks, aws, place.account)
+    state_rules.check_state_facts(facts, place, settings)
     return Plan(
         definition=asl.pin(props.definition, {f.task.path: f.parameters(props.pin_revision) for f in facts}),
         policy=render.role_policy(
@@ -108,7 +108,9 @@ def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Pl
             tracing_enabled=props.tracing_enabled,
             extra=props.policy_statements,
         ),
-        data={"TaskDefinitionArns": ",".join(f.revisions[0].arn for f in facts if not f.dynamic)},
+        data={
+            "TaskDefinitionArns": ",".join(f.revisions[0].arn for f in facts if f.revisions and not f.dynamic)
+        },
         logging=render.logging_configuration(props),
         tracing=render.tracing_configuration(props),
         runs_child_executions=asl.has_distributed_map(props.definition),

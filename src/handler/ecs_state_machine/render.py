@@ -174,12 +174,22 @@ def single_task_grant(props: SingleTask, resolved: Resolved) -> TaskGrant:
         resolved.cluster_arn,
         (resolved.task_definition,),
         exact=props.pin_revision,
-        propagate_tags=props.propagate_tags == "TASK_DEFINITION",
+        tags_task=props.propagate_tags == "TASK_DEFINITION",
     )
 
 
 def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
     """Exactly what one task state needs, no more: CDK's EcsRunTask statements, scoped tighter."""
+    if grant.assume_role:
+        return [
+            {
+                "Sid": "AssumeTaskCredentials",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": [grant.assume_role],
+            }
+        ]
+    assert grant.cluster_arn, "a grant without Credentials names its cluster"
     place = _place(grant.cluster_arn)
     cluster_condition = {"ArnEquals": {"ecs:cluster": grant.cluster_arn}}
     tasks_in_cluster = place.arn("ecs", f"task/{_name(grant.cluster_arn)}/*")
@@ -220,7 +230,7 @@ def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
                 "Resource": [place.arn("events", f"rule/{EVENTS_RULE}")],
             }
         )
-    if grant.propagate_tags:
+    if grant.tags_task:
         statements.append(
             {
                 "Sid": "TagNewTask",

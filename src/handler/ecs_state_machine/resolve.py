@@ -105,9 +105,13 @@ def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
     )
 
 
-def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws) -> list[StateFacts]:
+def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws, account: str) -> list[StateFacts]:
     """Definition mode: what each ECS task state runs, each family, revision and cluster described
-    once however many states name it. The states were checked (`rules.check_states`) already."""
+    once however many states name it. The states were checked (`state_rules.check_states`) already.
+
+    A state that runs in another account (Credentials of a role there) is not described: its task
+    definition and cluster are that account's. A state with Credentials needs nothing resolved
+    for its grant, so what it chooses at run time is left to it."""
     revisions: dict[str, TaskDefinition] = {}
     clusters: dict[str, str] = {}
 
@@ -116,19 +120,31 @@ def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws) -> list[Stat
             revisions[ref.text] = resolve_task_definition(ref, aws, prop)
         return revisions[ref.text]
 
+    def cluster_arn(task: EcsTask) -> str | None:
+        if task.cluster is None:
+            return None
+        if task.cluster not in clusters:
+            clusters[task.cluster] = resolve_cluster(task.cluster, aws, task.where("Cluster"))
+        return clusters[task.cluster]
+
     found = []
     for task in tasks:
-        cluster = str(task.cluster)
-        if cluster not in clusters:
-            clusters[cluster] = resolve_cluster(cluster, aws, task.where("Cluster"))
+        if task.credentials_account not in (None, account):
+            found.append(StateFacts(task, None, ()))
+            continue
+        cluster = cluster_arn(task)
         if task.task_definition is None:
-            families = tuple(
-                revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
-                for family in props.allow_dynamic_task_definitions
+            families = (
+                ()
+                if task.credentials
+                else tuple(
+                    revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
+                    for family in props.allow_dynamic_task_definitions
+                )
             )
-            found.append(StateFacts(task, clusters[cluster], families, dynamic=True))
+            found.append(StateFacts(task, cluster, families, dynamic=True))
             continue
         ref = task_definition_ref(task.where("TaskDefinition"), task.task_definition)
         named = revision(ref, task.where("TaskDefinition"))
-        found.append(StateFacts(task, clusters[cluster], (named,), pinned=ref.revision is not None))
+        found.append(StateFacts(task, cluster, (named,), pinned=ref.revision is not None))
     return found

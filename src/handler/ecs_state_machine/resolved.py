@@ -41,10 +41,11 @@ class TaskGrant:
     """What one ECS task state needs: the unit the role policy is built from."""
 
     pattern: str
-    cluster_arn: str
+    cluster_arn: str | None  # None: the state runs RunTask with another role's credentials
     run_task_resources: tuple[str, ...]  # revision ARNs, or family:* when chosen at run time
     pass_roles: tuple[str, ...]
-    propagate_tags: bool
+    tags_task: bool
+    assume_role: str | None = None  # Credentials.RoleArn: the state needs only sts:AssumeRole on it
 
 
 def grant_for(
@@ -53,7 +54,7 @@ def grant_for(
     revisions: tuple[TaskDefinition, ...],
     *,
     exact: bool,
-    propagate_tags: bool,
+    tags_task: bool,
 ) -> TaskGrant:
     """The grant of a state that runs one of `revisions`: exactly those revisions (`exact`), or any
     revision of their families; and the roles those revisions bring."""
@@ -62,7 +63,7 @@ def grant_for(
         cluster_arn=cluster_arn,
         run_task_resources=tuple(td.arn if exact else f"{td.family_arn_prefix}:*" for td in revisions),
         pass_roles=tuple(dict.fromkeys(role for td in revisions for role in td.roles)),
-        propagate_tags=propagate_tags,
+        tags_task=tags_task,
     )
 
 
@@ -78,30 +79,42 @@ class Resolved:
 @dataclass(frozen=True)
 class StateFacts:
     """One ECS task state of a Definition and what it runs: the revision it names (`pinned` when it
-    names the revision itself), or the latest revision of each family it may choose at run time."""
+    names the revision itself), or the latest revision of each family it may choose at run time.
+
+    A state with Credentials runs RunTask as that role. In this account its revision and cluster
+    are still resolved and checked; in another (`foreign`) nothing can be described from here, so
+    nothing is (`revisions` empty, `cluster_arn` None) and the state is left as written."""
 
     task: EcsTask
-    cluster_arn: str
+    cluster_arn: str | None
     revisions: tuple[TaskDefinition, ...]
     dynamic: bool = False
     pinned: bool = False
+
+    @property
+    def foreign(self) -> bool:
+        return self.cluster_arn is None
 
     def exact(self, pin_revision: bool) -> bool:
         return not self.dynamic and (pin_revision or self.pinned)
 
     def grant(self, pin_revision: bool) -> TaskGrant:
         task = self.task
+        if task.credentials:
+            # Step Functions makes every call of the state (RunTask, and for .sync the polling)
+            # with the assumed role's credentials: the state machine's role only assumes it.
+            return TaskGrant(task.pattern, None, (), (), tags_task=False, assume_role=task.credentials)
         return grant_for(
             task.pattern,
-            self.cluster_arn,
+            self.cluster_arn or "",
             self.revisions,
             exact=self.exact(pin_revision),
-            propagate_tags=task.propagate_tags,
+            tags_task=task.tags_task,
         )
 
-    def parameters(self, pin_revision: bool) -> tuple[str | None, str]:
-        """What the state's TaskDefinition and Cluster become (None: left as the state chooses it)."""
-        if self.dynamic:
+    def parameters(self, pin_revision: bool) -> tuple[str | None, str | None]:
+        """What the state's TaskDefinition and Cluster become (None: left as the state has it)."""
+        if self.dynamic or self.foreign:
             return None, self.cluster_arn
         td = self.revisions[0]
         return (td.arn if self.exact(pin_revision) else td.family), self.cluster_arn

@@ -1,4 +1,4 @@
-"""Every rule that needs no AWS call, in one place:
+"""The rules that need no AWS call (a Definition's task states have theirs in `state_rules`):
 
 - across properties (`check_combinations`), checked as soon as they are parsed;
 - the administrator's (`check_properties`: Settings) and where the provider runs (Place);
@@ -17,9 +17,8 @@ from .settings import matches
 
 if TYPE_CHECKING:
     from .arn import Place
-    from .definition import EcsTask
     from .model import Properties, SingleTask, Workflow
-    from .resolved import StateFacts, TaskDefinition
+    from .resolved import TaskDefinition
     from .settings import Settings
 
 # IAM's limit on the inline policies of one role, counted without white space.
@@ -148,7 +147,7 @@ def check_place(prop: str, text: str | None, place: Place) -> None:
             prop,
             text,
             f"is not in this account and region ({place.account}, {place.region})",
-            "ECS cannot run it from here: deploy the provider and stack where the task definition is.",
+            "Use one of this account and region, where the provider deploys.",
         )
 
 
@@ -254,53 +253,6 @@ def single_task_facts(props: SingleTask, td: TaskDefinition, place: Place, setti
     return chosen
 
 
-def check_states(props: Workflow, tasks: list[EcsTask], place: Place) -> None:
-    """Before anything is described: each ECS task state names its cluster, in this account and
-    region; a task definition chosen at run time is among the listed families, with no role
-    override; a named one is a family, family:revision or ARN of this account and region."""
-    from .values import task_definition_ref
-
-    for task in tasks:
-        if task.cluster is None:
-            raise PropertyError(
-                task.where("Cluster"),
-                MISSING,
-                "is chosen at run time, so RunTask cannot be limited to one cluster",
-                "Name the cluster (name or ARN) in the state.",
-            )
-        check_place(task.where("Cluster"), task.cluster, place)
-        if task.task_definition is not None:
-            check_place(
-                task.where("TaskDefinition"),
-                task_definition_ref(task.where("TaskDefinition"), task.task_definition).arn,
-                place,
-            )
-            continue
-        if not props.allow_dynamic_task_definitions:
-            raise PropertyError(
-                task.where("TaskDefinition"),
-                MISSING,
-                "is chosen at run time, so it cannot be resolved or permissioned at deploy time",
-                "Name a family, or list the families it may take in AllowDynamicTaskDefinitions.",
-            )
-        check_role_overrides(task, None)
-
-
-def check_state_facts(facts: list[StateFacts], place: Place, settings: Settings) -> None:
-    """Each state against what it runs: the revisions' roles, and for a named revision its
-    containers, network mode, launch type and the state's role overrides."""
-    for fact in facts:
-        for td in fact.revisions:
-            prop = (
-                f"AllowDynamicTaskDefinitions ({td.family})"
-                if fact.dynamic
-                else fact.task.where("TaskDefinition")
-            )
-            check_task_roles(td, prop, place, settings)
-        if not fact.dynamic:
-            check_state(fact.task, fact.revisions[0])
-
-
 def container(props: SingleTask, td: TaskDefinition) -> str:
     """The container whose command is overridden: the one named, or the only one."""
     if props.container_name:
@@ -348,49 +300,3 @@ def check_network(props: SingleTask, td: TaskDefinition) -> None:
             f"apply only to awsvpc tasks, and {td.label} uses network mode {td.network_mode}",
             "Remove Subnets, SecurityGroups and AssignPublicIp.",
         )
-
-
-def check_state(task: EcsTask, td: TaskDefinition) -> None:
-    """A Definition's ECS task state against the revision it runs: its container overrides, its
-    network configuration, its launch type, and its role overrides."""
-    for index, name in task.container_names:
-        if name not in td.containers:
-            raise PropertyError(
-                task.where("Overrides", f"ContainerOverrides[{index}]", "Name"),
-                name,
-                f"is not a container of {td.label}",
-                f"Use one of: {choices(list(td.containers))}.",
-            )
-    if td.network_mode == "awsvpc" and not task.network_configured:
-        raise PropertyError(
-            task.where("NetworkConfiguration"),
-            MISSING,
-            f"is required: {td.label} uses network mode awsvpc",
-            "Add NetworkConfiguration.AwsvpcConfiguration with Subnets.",
-        )
-    check_fargate(task.where("LaunchType"), task.launch_type, td)
-    check_role_overrides(task, td)
-
-
-def check_role_overrides(task: EcsTask, td: TaskDefinition | None) -> None:
-    """A state may name its revision's own roles in Overrides (harmless), never another role: the
-    execution role of its own revision as its task role (the container would run with the
-    execution role's secrets), nor any role of another task. With a task definition chosen at run
-    time (`td` None) no role override can be checked, and none is allowed."""
-    for key, value in task.role_overrides:
-        if td is None:
-            raise PropertyError(
-                task.where("Overrides", key),
-                value,
-                "overrides a role of a task definition chosen at run time",
-                "Remove it: a task runs with the roles of its own revision.",
-            )
-        own = td.task_role_arn if key == "TaskRoleArn" else td.execution_role_arn
-        if value != own:
-            what = "task role" if key == "TaskRoleArn" else "execution role"
-            raise PropertyError(
-                task.where("Overrides", key),
-                value,
-                f"is not the {what} of {td.label} (a task may pass only its own revision's roles)",
-                "Remove it, or register a revision that names that role.",
-            )

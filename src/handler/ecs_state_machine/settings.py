@@ -2,7 +2,7 @@
 environment (template.yaml sets every variable from a stack parameter) and passed down.
 
 A variable that is missing takes the *secure* default: no stack-written role statements, no
-existing role may be handed over, no response host beyond CloudFormation's own. Only the
+existing role may be handed over or assumed, no response host beyond CloudFormation's own. Only the
 permissions boundary has no default of its own: the provider stack always sets one, and without it
 (`sam local invoke`, say) roles are created without a boundary and the log says so.
 """
@@ -26,6 +26,7 @@ class Settings:
     passable_role_pattern: str = ""  # empty: RoleArn is refused
     task_role_pattern: str = "*"
     log_group_pattern: str = LOG_GROUP_PATTERN_DEFAULT
+    credentials_role_patterns: tuple[str, ...] = ()  # whole role ARNs; empty: Credentials is refused
     allowed_response_hosts: tuple[str, ...] = ()  # beyond CloudFormation's own (tests only)
     sam_local: bool = False
 
@@ -33,9 +34,7 @@ class Settings:
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
         path = env.get("ROLE_PATH") or ROLE_PATH_DEFAULT
         path = ("" if path.startswith("/") else "/") + path + ("" if path.endswith("/") else "/")
-        hosts = tuple(
-            h.strip().lower() for h in (env.get("ALLOWED_RESPONSE_HOSTS") or "").split(",") if h.strip()
-        )
+        hosts = tuple(h.lower() for h in _listed(env.get("ALLOWED_RESPONSE_HOSTS")))
         # `sam local invoke` resolves the template's Ref to the boundary policy as its logical id: only
         # an ARN is a boundary (the deployed stack always gives one).
         boundary = (env.get("PERMISSIONS_BOUNDARY") or "").strip()
@@ -46,9 +45,15 @@ class Settings:
             passable_role_pattern=(env.get("PASSABLE_ROLE_PATTERN") or "").strip(),
             task_role_pattern=(env.get("TASK_ROLE_PATTERN") or "*").strip() or "*",
             log_group_pattern=(env.get("LOG_GROUP_PATTERN") or LOG_GROUP_PATTERN_DEFAULT).strip(),
+            credentials_role_patterns=_listed(env.get("CREDENTIALS_ROLE_PATTERN")),
             allowed_response_hosts=hosts,
             sam_local=bool(env.get("AWS_SAM_LOCAL")),
         )
+
+
+def _listed(text: str | None) -> tuple[str, ...]:
+    """A comma-separated list, blanks left out."""
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 
 
 def matches(pattern: str, text: str) -> bool:
