@@ -101,3 +101,57 @@ def test_wait_for_task_token_hands_the_token_to_the_task(
 
     assert resource.delete_operation().outcome == "DELETE_COMPLETE"
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}
+
+
+def test_cdk_run_task_options_reach_the_task_and_a_caught_failure_ends_in_success(
+    resource: Player, world: Estate, moto: MotoServer
+) -> None:
+    """Both containers overridden (a literal command, variables one by one, memory), task memory,
+    a ResultSelector; then the same state machine with a task that cannot start is caught."""
+    properties = world.properties(
+        ContainerName=None,
+        CommandPath=None,
+        ContainerOverrides=[
+            {
+                "ContainerName": "hoge",
+                "Command": ["python", "export.py"],
+                "Environment": [{"Name": "STAGE", "Value": "prod"}, {"Name": "DAY", "ValuePath": "$.day"}],
+                "Memory": "256",
+            },
+            {"ContainerName": "fuga", "MemoryReservation": "64"},
+        ],
+        Memory="1024",
+        ResultSelector={"Status.$": "$.LastStatus", "TaskArn.$": "$.TaskArn"},
+        ResultPath="$.run",
+        Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error"}],
+        Comment="Nightly export",
+    )
+    created = resource.create_operation(properties)
+    assert created.outcome == "CREATE_COMPLETE", created.describe()
+    arn = created.first.physical_id
+    assert created.first.data["ContainerName"] == "hoge,fuga"
+
+    execution = readback.run_execution(moto, arn, {"day": "2026-11-29"})
+    assert execution["status"] == "SUCCEEDED", readback.execution_failure(moto, execution["executionArn"])
+    output = json.loads(execution["output"])
+    assert output["day"] == "2026-11-29" and output["run"]["Status"] == "STOPPED", output
+    (task,) = readback.tasks(moto, world.cluster_name)
+    assert task["overrides"]["memory"] == "1024"
+    assert task["overrides"]["containerOverrides"] == [
+        {
+            "name": "hoge",
+            "command": ["python", "export.py"],
+            "memory": 256,
+            "environment": [{"name": "STAGE", "value": "prod"}, {"name": "DAY", "value": "2026-11-29"}],
+        },
+        {"name": "fuga", "memoryReservation": 64},
+    ]
+
+    # A result the selector cannot read fails the state at run time: the catcher ends it in success.
+    broken = {**properties, "ResultSelector": {"Missing.$": "$.NoSuchField"}}
+    assert resource.update_operation(broken).outcome == "UPDATE_COMPLETE"
+    caught = readback.run_execution(moto, arn, {"day": "2026-11-30"})
+    assert caught["status"] == "SUCCEEDED", readback.execution_failure(moto, caught["executionArn"])
+    assert json.loads(caught["output"])["error"]["Error"] == "States.Runtime"
+    assert resource.delete_operation().outcome == "DELETE_COMPLETE"
+    assert provider_leftovers(moto) == {"roles": [], "state_machines": []}

@@ -11,7 +11,7 @@ from typing import Any
 
 from ecs_state_machine.definition import ecs_tasks, pin
 from ecs_state_machine.properties import parse
-from ecs_state_machine.render import render_definition
+from ecs_state_machine.single_task import render_definition
 from testkit.cloudformation import stringify
 from testkit.samples import three_task_workflow
 from testkit.templates import EXAMPLES, custom_resources
@@ -37,6 +37,27 @@ def single_task_documents() -> dict[str, dict[str, Any]]:
             EnvironmentPath=None if pattern == "WAIT_FOR_TASK_TOKEN" else "$.env",
         )
         documents[f"single-{pattern}-{pin_revision}-{language}"] = render_definition(p, resolved())
+    surface = {
+        "environment": {"Environment": [{"Name": "A", "Value": "1"}, {"Name": "B", "ValuePath": "$.b"}]},
+        "command": {"Command": ["python", "job.py"], "Cpu": "1024", "Memory": "2 GB"},
+        "placement": {
+            "LaunchType": "EC2",
+            "PlacementConstraints": [{"Type": "memberOf", "Expression": "attribute:ecs.os-type == linux"}],
+            "PlacementStrategy": [{"Type": "binpack", "Field": "memory"}],
+        },
+        "state-fields": {
+            "Comment": "c",
+            "InputPath": "$.in",
+            "ResultSelector": {"Arn.$": "$.Tasks[0].TaskArn"},
+            "ResultPath": "$.out",
+            "OutputPath": "$.out",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error"}],
+        },
+        "jsonata-catch": {"QueryLanguage": "JSONata", "Catch": [{"ErrorEquals": ["States.ALL"]}]},
+        "cluster-default": {"CapacityProviderStrategy": []},
+    }
+    for name, extra in surface.items():
+        documents[f"single-{name}"] = render_definition(props(**extra), resolved())
     return documents
 
 

@@ -22,7 +22,8 @@ def test_defaults_match_the_documented_ones():
     assert props.task_definition.family == "hogefuga" and props.task_definition.revision is None
     assert props.cluster == "default"
     assert props.launch_type == "FARGATE"
-    assert props.command_path == "$.command"
+    (override,) = props.overrides("app")
+    assert override.command_path == "$.command" and override.container_name == "app"
     assert props.integration_pattern == "RUN_JOB"
     assert props.pin_revision is True
     assert props.state_machine_type == "STANDARD"

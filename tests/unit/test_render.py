@@ -11,9 +11,10 @@ import pytest
 
 from ecs_state_machine.lint import problems
 from ecs_state_machine.properties import parse
-from ecs_state_machine.render import render_definition, render_role_policy, render_trust_policy
+from ecs_state_machine.render import render_role_policy, render_trust_policy
 from ecs_state_machine.resolved import Resolved, TaskDefinition
 from ecs_state_machine.settings import matches
+from ecs_state_machine.single_task import render_definition
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -277,7 +278,7 @@ def test_every_pattern_and_pin_renders_valid_asl_and_a_clean_policy(pattern, pin
     ],
 )
 def test_jsonpath_to_jsonata(path, expression):
-    from ecs_state_machine.render import jsonata_of
+    from ecs_state_machine.single_task import jsonata_of
 
     assert jsonata_of(path) == expression
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_state_machine import rules, state_rules
+from ecs_state_machine import rules, state_rules, task_rules
 from ecs_state_machine.arn import Place
 from ecs_state_machine.definition import ecs_tasks
 from ecs_state_machine.errors import PropertyError, ProviderError
@@ -94,22 +94,22 @@ def test_a_revisions_roles_must_fit_the_task_role_pattern():
 def test_the_container_is_the_named_one_or_the_only_one():
     props = parse({"TaskDefinition": "etl", "Subnets": ["subnet-0a1b2c3d"]})
     with pytest.raises(PropertyError, match="is required: etl:3 has 2 containers"):
-        rules.container(props, revision())
-    assert rules.container(props, revision(containers=("only",))) == "only"
+        task_rules.container(props, revision())
+    assert task_rules.container(props, revision(containers=("only",))) == "only"
     named = parse({"TaskDefinition": "etl", "ContainerName": "sidecar", "Subnets": ["subnet-0a1b2c3d"]})
-    assert rules.container(named, revision()) == "sidecar"
+    assert task_rules.container(named, revision()) == "sidecar"
 
 
 def test_network_and_launch_type_must_fit_the_revision():
     awsvpc = parse({"TaskDefinition": "etl", "Subnets": ["subnet-0a1b2c3d"]})
-    rules.check_network(awsvpc, revision())
+    task_rules.check_network(awsvpc, revision())
     with pytest.raises(PropertyError, match="Subnets: is required: etl:3 uses network mode awsvpc"):
-        rules.check_network(parse({"TaskDefinition": "etl"}), revision())
+        task_rules.check_network(parse({"TaskDefinition": "etl"}), revision())
     on_ec2 = parse({"TaskDefinition": "etl", "LaunchType": "EC2", "Subnets": ["subnet-0a1b2c3d"]})
     with pytest.raises(PropertyError, match="apply only to awsvpc tasks"):
-        rules.check_network(on_ec2, revision(network_mode="bridge", compatibilities=("EC2",)))
+        task_rules.check_network(on_ec2, revision(network_mode="bridge", compatibilities=("EC2",)))
     with pytest.raises(PropertyError, match="is not FARGATE-compatible"):
-        rules.check_network(awsvpc, revision(compatibilities=("EC2",)))
+        task_rules.check_network(awsvpc, revision(compatibilities=("EC2",)))
 
 
 def state(overrides: dict[str, object]) -> object:

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .task_options import TASK_TOKEN_PATH, ContainerOverride, EnvironmentVariable, Placement
 from .values import CapacityProviderItem, LoggingConfig, TaskDefinitionRef
+
+DEFAULT_COMMAND_PATH = "$.command"
 
 
 @dataclass(frozen=True)
@@ -32,20 +35,57 @@ class SingleTask(Properties):
     container_name: str | None = None
     cluster: str = "default"
     launch_type: str | None = "FARGATE"
-    capacity_provider_strategy: tuple[CapacityProviderItem, ...] = ()
+    # None: not given; (): the cluster's default strategy (neither LaunchType nor a strategy is sent)
+    capacity_provider_strategy: tuple[CapacityProviderItem, ...] | None = None
     platform_version: str | None = None
+    placement_constraints: tuple[Placement, ...] = ()
+    placement_strategy: tuple[Placement, ...] = ()
     subnets: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()
     assign_public_ip: bool = False
-    command_path: str = "$.command"
+    command: tuple[str, ...] | None = None
+    command_path: str | None = None  # $.command unless Command or ContainerOverrides says otherwise
+    environment: tuple[EnvironmentVariable, ...] = ()
     environment_path: str | None = None
+    container_overrides: tuple[ContainerOverride, ...] | None = None  # None: not given; (): none at all
+    cpu: str | None = None
+    memory: str | None = None
     integration_pattern: str = "RUN_JOB"
     timeout_seconds: int | None = None
     heartbeat_seconds: int | None = None
     retry: tuple[dict[str, Any], ...] = ()
+    catch: tuple[dict[str, Any], ...] = ()
+    input_path: str | None = None
+    output_path: str | None = None
+    result_path: str | None = None
+    result_selector: dict[str, Any] | None = None
+    comment: str | None = None
     propagate_tags: str | None = None
     enable_execute_command: bool = False
     query_language: str = "JSONPath"
+
+    @property
+    def waits_for_token(self) -> bool:
+        return self.integration_pattern == "WAIT_FOR_TASK_TOKEN"
+
+    def overrides(self, container: str | None) -> tuple[ContainerOverride, ...]:
+        """The container overrides the task runs with: ContainerOverrides as given, or else one for
+        `container` from the top-level properties (the command from $.command by default, and the
+        task token as TASK_TOKEN when the state waits for it)."""
+        if self.container_overrides is not None:
+            return self.container_overrides
+        environment = self.environment
+        if self.waits_for_token and not any(v.value_path == TASK_TOKEN_PATH for v in environment):
+            environment = (*environment, EnvironmentVariable("TASK_TOKEN", value_path=TASK_TOKEN_PATH))
+        return (
+            ContainerOverride(
+                container_name=container,
+                command=self.command,
+                command_path=None if self.command else self.command_path or DEFAULT_COMMAND_PATH,
+                environment=environment,
+                environment_path=self.environment_path,
+            ),
+        )
 
 
 @dataclass(frozen=True)

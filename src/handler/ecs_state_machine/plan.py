@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import render, rules, state_rules
+from . import render, rules, single_task, state_rules, task_rules
 from .model import SingleTask, Workflow
 from .resolve import resolve, resolve_states
 from .resolved import Resolved
@@ -75,12 +75,13 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
 
 
 def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Plan:
-    rules.check_single_task_place(props, place)
+    task_rules.check_single_task_place(props, place)
     td, cluster_arn = resolve(props, aws)
-    resolved = Resolved(td, rules.single_task_facts(props, td, place, settings), cluster_arn)
+    resolved = Resolved(td, task_rules.single_task_facts(props, td, place, settings), cluster_arn)
     td = resolved.task_definition
+    task_rules.check_overrides_size(single_task.overrides(props, resolved))
     return Plan(
-        definition=render.render_definition(props, resolved),
+        definition=single_task.render_definition(props, resolved),
         policy=render.render_role_policy(props, resolved),
         data={
             "TaskDefinitionArn": td.arn,

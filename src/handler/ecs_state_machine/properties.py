@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import arn, rules
+from . import arn, rules, task_options, task_rules
 from .converters import Converter, boolean, choice, integer, pattern, simple
 from .errors import MISSING, PropertyError, ProviderError, choices
 from .model import SingleTask, Workflow
@@ -55,6 +55,7 @@ class Spec:
     convert: Converter
     description: str
     mode: str = "both"  # "both", "task" (TaskDefinition mode only) or "definition"
+    empty_is_a_value: bool = False  # [] means something (else an empty value is no value)
 
 
 def _text(regex: re.Pattern[str], what: str, fix: str) -> Converter:
@@ -72,7 +73,17 @@ SCHEMA: dict[str, Spec] = {
     "Cluster": Spec("cluster", cluster_ref, "cluster name or ARN", "task"),
     "LaunchType": Spec("launch_type", simple(choice, LAUNCH_TYPES), "FARGATE, EC2 or EXTERNAL", "task"),
     "CapacityProviderStrategy": Spec(
-        "capacity_provider_strategy", capacity_provider_strategy, "instead of LaunchType", "task"
+        "capacity_provider_strategy",
+        capacity_provider_strategy,
+        "instead of LaunchType; [] for the cluster's default",
+        "task",
+        empty_is_a_value=True,
+    ),
+    "PlacementConstraints": Spec(
+        "placement_constraints", task_options.placement_constraints, "EC2 placement constraints", "task"
+    ),
+    "PlacementStrategy": Spec(
+        "placement_strategy", task_options.placement_strategy, "EC2 placement strategies", "task"
     ),
     "PlatformVersion": Spec(
         "platform_version",
@@ -83,10 +94,23 @@ SCHEMA: dict[str, Spec] = {
     "Subnets": Spec("subnets", subnets, "awsvpc subnets", "task"),
     "SecurityGroups": Spec("security_groups", security_groups, "awsvpc security groups", "task"),
     "AssignPublicIp": Spec("assign_public_ip", public_ip, "give the task a public IP", "task"),
+    "Command": Spec("command", task_options.command, "a literal command", "task"),
     "CommandPath": Spec("command_path", jsonpath, "where the command is in the execution input", "task"),
+    "Environment": Spec(
+        "environment", task_options.environment, "variables, literal or from the input", "task"
+    ),
     "EnvironmentPath": Spec(
         "environment_path", jsonpath, "where environment overrides are in the input", "task"
     ),
+    "ContainerOverrides": Spec(
+        "container_overrides",
+        task_options.container_overrides,
+        "overrides of several containers; [] for none",
+        "task",
+        empty_is_a_value=True,
+    ),
+    "Cpu": Spec("cpu", task_options.task_cpu, "task CPU override", "task"),
+    "Memory": Spec("memory", task_options.task_memory, "task memory override", "task"),
     "IntegrationPattern": Spec(
         "integration_pattern", simple(choice, INTEGRATION_PATTERNS), "how the task is awaited", "task"
     ),
@@ -104,6 +128,14 @@ SCHEMA: dict[str, Spec] = {
         "heartbeat_seconds", simple(integer, 1, 99999999), "task state heartbeat", "task"
     ),
     "Retry": Spec("retry", retry, "ASL retriers on the task state", "task"),
+    "Catch": Spec("catch", task_options.catch, "ASL catchers on the task state", "task"),
+    "InputPath": Spec("input_path", jsonpath, "the task state's InputPath", "task"),
+    "OutputPath": Spec("output_path", jsonpath, "the task state's OutputPath", "task"),
+    "ResultPath": Spec("result_path", task_options.reference_path, "the task state's ResultPath", "task"),
+    "ResultSelector": Spec(
+        "result_selector", task_options.result_selector, "the task state's ResultSelector", "task"
+    ),
+    "Comment": Spec("comment", task_options.comment, "the task state's comment", "task"),
     "PropagateTags": Spec(
         "propagate_tags", simple(choice, PROPAGATE_TAGS), "copy task definition tags to the task", "task"
     ),
@@ -142,7 +174,7 @@ def parse(raw: Any) -> SingleTask | Workflow:
         raise PropertyError("ResourceProperties", raw, "must be a map", "Give the resource a Properties map.")
     _check_known(raw)
     mode = _mode(raw)
-    values = {spec.attr: spec.convert(name, raw[name]) for name, spec in SCHEMA.items() if given(raw, name)}
+    values = {spec.attr: spec.convert(name, raw[name]) for name, spec in SCHEMA.items() if present(raw, name)}
     if mode == "definition":
         from .definition import load
 
@@ -153,7 +185,7 @@ def parse(raw: Any) -> SingleTask | Workflow:
     if "capacity_provider_strategy" in values and "launch_type" not in values:
         values["launch_type"] = None
     single = SingleTask(**values)
-    rules.check_single_task(single)
+    task_rules.check_single_task(single)
     return single
 
 
@@ -161,6 +193,12 @@ def given(raw: Mapping[str, Any], name: str) -> bool:
     """Set to something: CloudFormation users blank out optional properties with "" or []."""
     value = raw.get(name)
     return value is not None and not (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def present(raw: Mapping[str, Any], name: str) -> bool:
+    """Given, or an empty list where the property says that [] means something."""
+    spec = SCHEMA.get(name)
+    return given(raw, name) or (spec is not None and spec.empty_is_a_value and raw.get(name) == [])
 
 
 def _check_known(raw: Mapping[str, Any]) -> None:
@@ -192,7 +230,7 @@ def _mode(raw: Mapping[str, Any]) -> str:
         )
     mode = "task" if single else "definition"
     for name, spec in SCHEMA.items():
-        if spec.mode not in ("both", mode) and given(raw, name):
+        if spec.mode not in ("both", mode) and present(raw, name):
             if whole:
                 raise PropertyError(
                     name,

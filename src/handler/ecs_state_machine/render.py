@@ -1,4 +1,6 @@
-"""Pure rendering: the state machine definition, the role's inline policy and its trust policy.
+"""Pure rendering of the role: its inline policy (each task state's grant, merged) and its trust
+policy; and the logging and tracing configuration (TaskDefinition mode's definition is
+`single_task`'s, a Definition is the stack's own).
 
 Nothing here calls AWS; every document is a function of the properties and the resolved facts.
 Partition, region and account always come from resolved ARNs, never a hard-coded "aws".
@@ -7,19 +9,15 @@ Partition, region and account always come from resolved ARNs, never a hard-coded
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from .arn import Arn, Place, state_machine_name
-from .resolved import Resolved, TaskDefinition, TaskGrant, grant_for
+from .resolved import Resolved, TaskGrant, grant_for
 
 if TYPE_CHECKING:
     from .model import Properties, SingleTask
 
-TASK_STATE = "RunTask"
 EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
-
-_RESOURCE_SUFFIX = {"RUN_JOB": ".sync", "REQUEST_RESPONSE": "", "WAIT_FOR_TASK_TOKEN": ".waitForTaskToken"}
 
 LOG_DELIVERY_ACTIONS = [
     "logs:CreateLogDelivery",
@@ -52,120 +50,6 @@ def _place(arn: str) -> Place:
 
 def _name(arn: str) -> str:
     return _parsed(arn).name
-
-
-def task_definition_parameter(props: SingleTask, resolved: Resolved) -> str:
-    td = resolved.task_definition
-    return td.arn if props.pin_revision else td.family
-
-
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']+)'\]|\[([0-9]+)\]")
-
-
-def jsonata_of(path: str) -> str:
-    """The JSONata expression that reads what a Step Functions reference path reads."""
-    if path.startswith("$$"):
-        head, rest = "$states.context", path[2:]
-    else:
-        head, rest = "$states.input", path[1:]
-    parts = [head]
-    for match in _STEP.finditer(rest):
-        name, quoted, index = match.groups()
-        if index is not None:
-            parts.append(f"[{index}]")
-        else:
-            field = name if name is not None else quoted
-            plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", field)
-            parts.append(f".{field}" if plain else f".`{field}`")
-    return "".join(parts)
-
-
-def _container_override(props: SingleTask, container: str) -> dict[str, Any]:
-    """The command (and environment) from the execution input, as CDK's EcsRunTask renders them."""
-    override: dict[str, Any] = {"Name": container}
-    token = props.integration_pattern == "WAIT_FOR_TASK_TOKEN"
-    if props.query_language == "JSONata":
-        override["Command"] = "{% " + jsonata_of(props.command_path) + " %}"
-        if props.environment_path:
-            override["Environment"] = "{% " + jsonata_of(props.environment_path) + " %}"
-        if token:
-            override["Environment"] = [{"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}]
-        return override
-    override["Command.$"] = props.command_path
-    if props.environment_path:
-        override["Environment.$"] = props.environment_path
-    if token:
-        override["Environment"] = [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]
-    return override
-
-
-def _placement(props: SingleTask) -> dict[str, Any]:
-    """Where the task runs: a capacity provider strategy, or a launch type, and a platform version."""
-    found: dict[str, Any] = {}
-    if props.capacity_provider_strategy:
-        found["CapacityProviderStrategy"] = [
-            {
-                "CapacityProvider": item.capacity_provider,
-                **({"Weight": item.weight} if item.weight is not None else {}),
-                **({"Base": item.base} if item.base is not None else {}),
-            }
-            for item in props.capacity_provider_strategy
-        ]
-    elif props.launch_type:
-        found["LaunchType"] = props.launch_type
-    if props.platform_version:
-        found["PlatformVersion"] = props.platform_version
-    return found
-
-
-def _network(props: SingleTask, td: TaskDefinition) -> dict[str, Any]:
-    if td.network_mode != "awsvpc":
-        return {}
-    vpc: dict[str, Any] = {"Subnets": list(props.subnets)}
-    if props.security_groups:
-        vpc["SecurityGroups"] = list(props.security_groups)
-    vpc["AssignPublicIp"] = "ENABLED" if props.assign_public_ip else "DISABLED"
-    return {"NetworkConfiguration": {"AwsvpcConfiguration": vpc}}
-
-
-def _parameters(props: SingleTask, resolved: Resolved) -> dict[str, Any]:
-    parameters: dict[str, Any] = {
-        "Cluster": resolved.cluster_arn,
-        "TaskDefinition": task_definition_parameter(props, resolved),
-        **_placement(props),
-        **_network(props, resolved.task_definition),
-        "Overrides": {"ContainerOverrides": [_container_override(props, resolved.container_name)]},
-    }
-    if props.propagate_tags == "TASK_DEFINITION":
-        parameters["PropagateTags"] = "TASK_DEFINITION"
-    if props.enable_execute_command:
-        parameters["EnableExecuteCommand"] = True
-    return parameters
-
-
-def render_definition(props: SingleTask, resolved: Resolved) -> dict[str, Any]:
-    td = resolved.task_definition
-    jsonata = props.query_language == "JSONata"
-    state: dict[str, Any] = {
-        "Type": "Task",
-        "Resource": f"arn:{_place(td.arn).partition}:states:::ecs:runTask{_RESOURCE_SUFFIX[props.integration_pattern]}",
-        "Arguments" if jsonata else "Parameters": _parameters(props, resolved),
-    }
-    if props.timeout_seconds:
-        state["TimeoutSeconds"] = props.timeout_seconds
-    if props.heartbeat_seconds:
-        state["HeartbeatSeconds"] = props.heartbeat_seconds
-    if props.retry:
-        state["Retry"] = [dict(retrier) for retrier in props.retry]
-    state["End"] = True
-    label = td.label if props.pin_revision else f"the latest ACTIVE revision of {td.family}"
-    document: dict[str, Any] = {
-        "Comment": f"Runs a command in container {resolved.container_name} of {label}"
-    }
-    if jsonata:
-        document["QueryLanguage"] = "JSONata"
-    document.update({"StartAt": TASK_STATE, "States": {TASK_STATE: state}})
-    return document
 
 
 def single_task_grant(props: SingleTask, resolved: Resolved) -> TaskGrant:

@@ -69,10 +69,10 @@ def grant_for(
 
 @dataclass(frozen=True)
 class Resolved:
-    """TaskDefinition mode: the one revision, its container and the cluster."""
+    """TaskDefinition mode: the one revision, the container(s) overridden and the cluster."""
 
     task_definition: TaskDefinition
-    container_name: str
+    container_name: str  # with ContainerOverrides: every overridden container, comma-separated
     cluster_arn: str
 
 

@@ -8,76 +8,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .arn import Arn
-from .errors import MISSING, PropertyError, ProviderError, choices
+from .errors import MISSING, PropertyError, ProviderError
 from .settings import matches
 
 if TYPE_CHECKING:
     from .arn import Place
-    from .model import Properties, SingleTask, Workflow
+    from .model import Properties, Workflow
     from .resolved import TaskDefinition
     from .settings import Settings
 
 # IAM's limit on the inline policies of one role, counted without white space.
 ROLE_POLICY_LIMIT = 10_240
-
-# Rules across TaskDefinition mode's properties: (applies, property, value, problem, fix), in order.
-_TASK_RULES: tuple[tuple[Callable[[SingleTask], bool], str, Callable[[SingleTask], Any], str, str], ...] = (
-    (
-        lambda p: bool(p.launch_type and p.capacity_provider_strategy),
-        "LaunchType",
-        lambda p: p.launch_type,
-        "cannot be combined with CapacityProviderStrategy",
-        "Remove one of them.",
-    ),
-    (
-        lambda p: bool(p.environment_path) and p.integration_pattern == "WAIT_FOR_TASK_TOKEN",
-        "EnvironmentPath",
-        lambda p: p.environment_path,
-        "cannot be used with IntegrationPattern WAIT_FOR_TASK_TOKEN (the token is passed as env TASK_TOKEN)",
-        "Remove EnvironmentPath or use RUN_JOB.",
-    ),
-    (
-        lambda p: p.state_machine_type == "EXPRESS" and p.integration_pattern != "REQUEST_RESPONSE",
-        "StateMachineType",
-        lambda p: "EXPRESS",
-        "cannot wait for a task (IntegrationPattern RUN_JOB or WAIT_FOR_TASK_TOKEN)",
-        "Use STANDARD, or IntegrationPattern REQUEST_RESPONSE.",
-    ),
-    (
-        lambda p: bool(
-            p.heartbeat_seconds and p.timeout_seconds and p.heartbeat_seconds >= p.timeout_seconds
-        ),
-        "HeartbeatSeconds",
-        lambda p: p.heartbeat_seconds,
-        "must be less than TimeoutSeconds",
-        "Lower it or raise TimeoutSeconds.",
-    ),
-    (
-        lambda p: bool(p.platform_version) and p.launch_type == "EC2",
-        "PlatformVersion",
-        lambda p: p.platform_version,
-        "applies only to Fargate",
-        "Remove it for EC2.",
-    ),
-    (
-        lambda p: bool(p.security_groups) and not p.subnets,
-        "Subnets",
-        lambda p: MISSING,
-        "is required when SecurityGroups is set",
-        "Add the task's subnets.",
-    ),
-    (
-        lambda p: p.assign_public_ip and not p.subnets,
-        "Subnets",
-        lambda p: MISSING,
-        "is required when AssignPublicIp is true",
-        "Add the task's subnets.",
-    ),
-)
 
 
 # --------------------------------------------------------------------------- across properties
@@ -89,13 +33,6 @@ def check_combinations(props: Properties) -> None:
             "applies only to a role the provider creates, but RoleArn is set",
             "Remove one of them.",
         )
-
-
-def check_single_task(props: SingleTask) -> None:
-    check_combinations(props)
-    for applies, prop, value, problem, fix in _TASK_RULES:
-        if applies(props):
-            raise PropertyError(prop, value(props), problem, fix)
 
 
 def check_workflow(props: Workflow) -> None:
@@ -238,42 +175,6 @@ def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Sett
         )
 
 
-def check_single_task_place(props: SingleTask, place: Place) -> None:
-    """Before anything is described: ARNs the properties name must be of this account and region."""
-    check_place("TaskDefinition", props.task_definition.arn, place)
-    check_place("Cluster", props.cluster, place)
-
-
-def single_task_facts(props: SingleTask, td: TaskDefinition, place: Place, settings: Settings) -> str:
-    """TaskDefinition mode's facts against the properties and the administrator's rules; the
-    container whose command is overridden."""
-    check_task_roles(td, "TaskDefinition", place, settings)
-    chosen = container(props, td)
-    check_network(props, td)
-    return chosen
-
-
-def container(props: SingleTask, td: TaskDefinition) -> str:
-    """The container whose command is overridden: the one named, or the only one."""
-    if props.container_name:
-        if props.container_name not in td.containers:
-            raise PropertyError(
-                "ContainerName",
-                props.container_name,
-                f"is not a container of {td.label}",
-                f"Use one of: {choices(list(td.containers))}.",
-            )
-        return props.container_name
-    if len(td.containers) == 1:
-        return td.containers[0]
-    raise PropertyError(
-        "ContainerName",
-        MISSING,
-        f"is required: {td.label} has {len(td.containers)} containers",
-        f"Set it to one of: {choices(list(td.containers))}.",
-    )
-
-
 def check_fargate(prop: str, launch_type: str | None, td: TaskDefinition) -> None:
     if launch_type == "FARGATE" and "FARGATE" not in td.compatibilities:
         raise PropertyError(
@@ -281,22 +182,4 @@ def check_fargate(prop: str, launch_type: str | None, td: TaskDefinition) -> Non
             "FARGATE",
             f"but {td.label} is not FARGATE-compatible (requiresCompatibilities: {','.join(td.compatibilities) or 'none'})",
             "Set LaunchType: EC2 (or a CapacityProviderStrategy), or register a FARGATE revision.",
-        )
-
-
-def check_network(props: SingleTask, td: TaskDefinition) -> None:
-    check_fargate("LaunchType", props.launch_type, td)
-    if td.network_mode == "awsvpc" and not props.subnets:
-        raise PropertyError(
-            "Subnets",
-            MISSING,
-            f"is required: {td.label} uses network mode awsvpc",
-            "Add Subnets (and SecurityGroups) for the task's network interface.",
-        )
-    if td.network_mode != "awsvpc" and props.subnets:
-        raise PropertyError(
-            "Subnets",
-            list(props.subnets),
-            f"apply only to awsvpc tasks, and {td.label} uses network mode {td.network_mode}",
-            "Remove Subnets, SecurityGroups and AssignPublicIp.",
         )

@@ -97,6 +97,9 @@ def jsonpath(prop: str, raw: Any) -> str:
 
 
 def capacity_provider_strategy(prop: str, raw: Any) -> tuple[CapacityProviderItem, ...]:
+    """The strategy; an empty list is the cluster's default strategy."""
+    if raw == []:
+        return ()
     strategy = []
     for index, entry in enumerate(items(prop, raw, 1, 20)):
         where = f"{prop}[{index}]"
@@ -147,16 +150,7 @@ def retry(prop: str, raw: Any) -> tuple[dict[str, Any], ...]:
     for index, entry in enumerate(items(prop, raw, 1, 20)):
         where = f"{prop}[{index}]"
         item = fields(where, entry, keys, required=("ErrorEquals",))
-        errors = items(f"{where}.ErrorEquals", item["ErrorEquals"], 1, 50)
-        names = [
-            string(f"{where}.ErrorEquals[{i}]", e, _ERROR_NAME, "an error name", "Use names like States.ALL.")
-            for i, e in enumerate(errors)
-        ]
-        if "States.ALL" in names and len(names) > 1:
-            raise PropertyError(
-                f"{where}.ErrorEquals", names, "mixes States.ALL with others", "Use it alone."
-            )
-        retrier: dict[str, Any] = {"ErrorEquals": names}
+        retrier: dict[str, Any] = {"ErrorEquals": error_names(f"{where}.ErrorEquals", item["ErrorEquals"])}
         if "IntervalSeconds" in item:
             retrier["IntervalSeconds"] = integer(
                 f"{where}.IntervalSeconds", item["IntervalSeconds"], 1, 99999999
@@ -174,12 +168,27 @@ def retry(prop: str, raw: Any) -> tuple[dict[str, Any], ...]:
                 f"{where}.JitterStrategy", item["JitterStrategy"], ("FULL", "NONE")
             )
         retriers.append(retrier)
-    for index, retrier in enumerate(retriers[:-1]):
-        if "States.ALL" in retrier["ErrorEquals"]:
-            raise PropertyError(
-                f"{prop}[{index}]", MISSING, "uses States.ALL before other retriers", "Put it last."
-            )
+    states_all_last(prop, retriers, "retriers")
     return tuple(retriers)
+
+
+def error_names(prop: str, raw: Any) -> list[str]:
+    """An ErrorEquals list: error names, States.ALL alone."""
+    names = [
+        string(f"{prop}[{i}]", e, _ERROR_NAME, "an error name", "Use names like States.ALL.")
+        for i, e in enumerate(items(prop, raw, 1, 50))
+    ]
+    if "States.ALL" in names and len(names) > 1:
+        raise PropertyError(prop, names, "mixes States.ALL with others", "Use it alone.")
+    return names
+
+
+def states_all_last(prop: str, entries: list[dict[str, Any]], what: str) -> None:
+    for index, entry in enumerate(entries[:-1]):
+        if "States.ALL" in entry["ErrorEquals"]:
+            raise PropertyError(
+                f"{prop}[{index}]", MISSING, f"uses States.ALL before other {what}", "Put it last."
+            )
 
 
 def role_arn(prop: str, raw: Any) -> str:
