@@ -159,6 +159,13 @@ def test_permissions_management_is_limited_to_what_the_provider_is_for(stack):
     reviewed list: the provider's roles, handing them to Step Functions, and log delivery policies."""
     analyzed = analyze_policy_string(json.dumps(provider_policy(stack)), include_community_auditors=True)
     findings = {f.issue: f.location for f in analyzed.findings}
+    # CreatePolicyVersion escalates whoever holds a policy it may rewrite: the provider holds none
+    # (test_the_provider_cannot_rewrite_or_attach_its_own_permissions).
+    assert findings.pop("PRIVILEGE_ESCALATION") == {
+        "type": "CreateNewPolicyVersion",
+        "actions": ["iam:createpolicyversion"],
+        "filepath": None,
+    }
     assert set(findings) == {"PERMISSIONS_MANAGEMENT_ACTIONS"}, findings
     reviewed = {
         "iam:createrole",
@@ -168,9 +175,35 @@ def test_permissions_management_is_limited_to_what_the_provider_is_for(stack):
         "iam:putrolepermissionsboundary",
         "iam:updateassumerolepolicy",
         "iam:passrole",
+        "iam:createpolicy",
+        "iam:createpolicyversion",
+        "iam:deletepolicy",
+        "iam:deletepolicyversion",
+        "iam:attachrolepolicy",
+        "iam:detachrolepolicy",
         "logs:putresourcepolicy",
     }
     assert set(findings["PERMISSIONS_MANAGEMENT_ACTIONS"]["actions"]) == reviewed
+
+
+def test_the_provider_cannot_rewrite_or_attach_its_own_permissions(stack):
+    """Its permissions are inline in its own role, off the paths it writes; the policies it may
+    rewrite are on their own path, apart from the boundary; it may attach only those, only to the
+    roles on its path, only while they carry the boundary."""
+    policies_path = f"arn:aws:iam::{ACCOUNT}:policy/ecs-state-machine/policies/*"
+    boundary = environment(stack)["PERMISSIONS_BOUNDARY"]
+    for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:CreatePolicy"):
+        (statement,) = granting(provider_policy(stack), action)
+        assert as_list(statement["Resource"]) == [policies_path]
+        assert not fnmatch.fnmatchcase(boundary, policies_path), "the boundary must not be rewritable"
+    (attach,) = granting(provider_policy(stack), "iam:AttachRolePolicy")
+    assert as_list(attach["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/ecs-state-machine/*"]
+    assert attach["Condition"] == {
+        "ArnLike": {"iam:PolicyARN": policies_path},
+        "ArnEquals": {"iam:PermissionsBoundary": boundary},
+    }
+    own_path = stack.template["Resources"][provider_role_id(stack.template)]["Properties"].get("Path", "/")
+    assert not fnmatch.fnmatchcase(f"arn:aws:iam::{ACCOUNT}:role{own_path}provider", attach["Resource"])
 
 
 # --- the provider's own permissions ------------------------------------------------------------------
@@ -231,10 +264,12 @@ def test_no_action_uses_a_wildcard(stack):
 
 
 def test_iam_actions_touch_only_the_provider_role_path(stack):
-    """IAM writes only on the provider's path; the one read beyond it is of the roles stacks may hand
-    over (PassableRolePattern), to check that they trust Step Functions."""
+    """IAM writes only on the provider's path (roles, and their managed policies); the reads beyond
+    it are of the roles stacks may hand over (PassableRolePattern), to check that they trust Step
+    Functions, and ListPolicies, which takes no resource."""
     role_path = environment(stack)["ROLE_PATH"]
     roles_on_path = f"arn:aws:iam::{ACCOUNT}:role{role_path}*"
+    policies_on_path = f"arn:aws:iam::{ACCOUNT}:policy{role_path}policies/*"
     handed = f"arn:aws:iam::{ACCOUNT}:role/{stack.refs['PassableRolePattern']}"
     for statement in provider_policy(stack)["Statement"]:
         iam_actions = [
@@ -243,8 +278,10 @@ def test_iam_actions_touch_only_the_provider_role_path(stack):
         if iam_actions == ["iam:GetRole"] and as_list(statement["Resource"]) == [handed]:
             assert stack.refs["PassableRolePattern"], "no role may be read when none may be handed over"
             continue
+        if iam_actions == ["iam:ListPolicies"]:  # no resource-level permission: names and paths only
+            continue
         if iam_actions:
-            assert as_list(statement["Resource"]) == [roles_on_path], statement
+            assert as_list(statement["Resource"]) in ([roles_on_path], [policies_on_path]), statement
 
 
 def test_the_provider_role_is_off_the_path_it_may_write(template):

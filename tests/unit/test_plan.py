@@ -106,28 +106,60 @@ def test_a_distributed_map_may_run_its_own_child_executions():
     }
 
 
-def test_a_policy_past_iams_limit_is_refused_unless_the_stack_brings_its_role(monkeypatch):
-    """Sixty task states on sixty clusters, each passing its own role (rendered by the real renderer)."""
-    grants = [
+def grants(count: int) -> list[TaskGrant]:
+    """`count` task states on as many clusters, each passing its own two roles."""
+    role = "arn:aws:iam::123456789012:role/batch/jobs/{}-{}-role"
+    return [
         TaskGrant(
             "RUN_JOB",
             f"{PREFIX}:cluster/c{i}",
-            (f"{PREFIX}:task-definition/f{i}:1",),
-            (f"arn:aws:iam::123456789012:role/r{i}",),
+            (f"{PREFIX}:task-definition/nightly-family-{i}:1",),
+            (role.format(i, "task"), role.format(i, "execution")),
             False,
         )
-        for i in range(60)
+        for i in range(count)
     ]
-    monkeypatch.setattr(plan_module.render, "role_policy", lambda *args, **kwargs: real_role_policy(grants))
-    props = parse({"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}})
-    with pytest.raises(ProviderError, match="over IAM's 10240"):
-        make_plan(props, HERE, Aws(clients={}), Settings())
-    handed = parse(
-        {
-            **{"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}},
-            "RoleArn": "arn:aws:iam::123456789012:role/sfn/x",
-        }
+
+
+PASS_ONLY = {"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}
+
+
+def test_a_policy_past_iams_inline_limit_moves_whole_statements_into_managed_policies(monkeypatch):
+    monkeypatch.setattr(plan_module.render, "role_policy", lambda *a, **k: real_role_policy(grants(60)))
+    docs = make_plan(parse(PASS_ONLY), HERE, Aws(clients={}), Settings()).documents(ARN)
+    inline = json.loads(docs.policy or "{}")
+    managed = [json.loads(m) for m in docs.managed]
+    assert len(docs.policy or "") <= 10_240 and managed and all(len(m) <= 6_144 for m in docs.managed)
+    assert grants_of(inline, *managed) == grants_of(real_role_policy(grants(60))), "the same grants, no more"
+
+
+def grants_of(*policies: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """Each (effect, actions, condition, resource) a set of policies grants."""
+    found = set()
+    for policy in policies:
+        for s in policy["Statement"]:
+            for resource in s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]:
+                found.add(
+                    (
+                        s["Effect"],
+                        json.dumps(s["Action"]),
+                        json.dumps(s.get("Condition"), sort_keys=True),
+                        resource,
+                    )
+                )
+    return found
+
+
+def test_a_policy_past_what_a_role_can_hold_is_refused_unless_the_stack_brings_its_role(monkeypatch):
+    monkeypatch.setattr(plan_module.render, "role_policy", lambda *a, **k: real_role_policy(grants(400)))
+    with pytest.raises(ProviderError) as caught:
+        make_plan(parse(PASS_ONLY), HERE, Aws(clients={}), Settings())
+    assert caught.value.reason.startswith("Definition: needs a role policy of ")
+    assert (
+        "more than one role can hold (one inline policy and 10 managed ones, about 71680)"
+        in caught.value.reason
     )
+    handed = parse({**PASS_ONLY, "RoleArn": "arn:aws:iam::123456789012:role/sfn/x"})
     make_plan(handed, HERE, Aws(clients={}), Settings(passable_role_pattern="sfn/*"))
 
 

@@ -8,7 +8,7 @@ import pytest
 from ecs_state_machine import rules, state_rules, task_rules
 from ecs_state_machine.arn import Place
 from ecs_state_machine.definition import ecs_tasks
-from ecs_state_machine.errors import PropertyError, ProviderError
+from ecs_state_machine.errors import PropertyError
 from ecs_state_machine.properties import parse
 from ecs_state_machine.resolved import TaskDefinition
 from ecs_state_machine.settings import Settings
@@ -172,9 +172,3 @@ def test_properties_that_cannot_work_together_are_refused_on_parsing(extra, star
     with pytest.raises(PropertyError) as caught:
         parse({"TaskDefinition": "etl", **extra})
     assert caught.value.reason.startswith(start), caught.value.reason
-
-
-def test_a_policy_over_iams_inline_limit_is_refused():
-    rules.check_policy_size(rules.ROLE_POLICY_LIMIT)
-    with pytest.raises(ProviderError, match="10241 characters, over IAM's 10240"):
-        rules.check_policy_size(rules.ROLE_POLICY_LIMIT + 1)

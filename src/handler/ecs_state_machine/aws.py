@@ -10,12 +10,14 @@ deadline (minus a reserve kept for cleanup and the response) comes near.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from botocore.config import Config
@@ -122,6 +124,16 @@ class Aws:
 def tag_list(tags: dict[str, str], key: str = "key", value: str = "value") -> list[dict[str, str]]:
     """Tags as AWS APIs take them: Step Functions' {key, value}, IAM's {Key, Value}."""
     return [{key: k, value: v} for k, v in tags.items()]
+
+
+def policy_document(document: Any) -> Any:
+    """A policy document as IAM returns it: boto3 decodes it; undecoded, it is URL-encoded JSON."""
+    if isinstance(document, str):
+        try:
+            return json.loads(unquote(document))
+        except ValueError:
+            return document
+    return document
 
 
 MISSING_CODES = ("NoSuchEntity", "StateMachineDoesNotExist", "ResourceNotFound")

@@ -38,9 +38,11 @@ class Undo:
     roles: Roles
     machines: StateMachines
     made: list[tuple[str, str]] = field(default_factory=list)
+    parts: dict[str, int] = field(default_factory=dict)  # a made role's managed policies
 
-    def role(self, name: str) -> None:
+    def role(self, name: str, parts: int) -> None:
         self.made.append(("role", name))
+        self.parts[name] = parts
 
     def machine(self, arn: str) -> None:
         self.made.append(("state_machine", arn))
@@ -57,7 +59,7 @@ class Undo:
                 if kind == "state_machine":
                     self.machines.delete(ident)
                 else:
-                    self.roles.delete(ident)
+                    self.roles.delete(ident, parts=self.parts.get(ident))
                 logger.info("removed after failure", extra={"kind": kind, "id": ident})
             except Exception:
                 logger.exception("could not remove after failure", extra={"kind": kind, "id": ident})
@@ -112,7 +114,7 @@ class Deployment:
             if role_created or (existing is None and not self.props.role_arn):
                 # Also a role adopted for a state machine that does not exist: an earlier try of
                 # this request made it (its CreateRole answer was lost, or the function died).
-                undo.role(role_name_for(arn))
+                undo.role(role_name_for(arn), len(docs.managed))
             if existing is None:
                 existing = self._create_state_machine(docs, arn, role_arn, undo, role_created)
             if existing is not None:
@@ -151,7 +153,7 @@ class Deployment:
             self._check_time()
             role_arn, role_created = self._role(docs, arn, read_first=True)
             if role_created:
-                undo.role(role_name_for(arn))
+                undo.role(role_name_for(arn), len(docs.managed))
             self.machines.update(arn, docs, role_arn)
         except BaseException:
             undo.run()
@@ -181,6 +183,7 @@ class Deployment:
             tags=self._tags(),
             stale_tags=tuple(self._stale_tags()),
             description=_role_description(arn, self.req),
+            managed=docs.managed,
         )
         return self.roles.ensure(role_name_for(arn), self.req, wanted, read_first=read_first)
 

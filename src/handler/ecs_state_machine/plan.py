@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import render, rules, single_task, state_rules, task_rules
+from . import policy_parts, render, rules, single_task, state_rules, task_rules
 from .model import SingleTask, Workflow
 from .resolve import resolve, resolve_states
 from .resolved import Resolved
@@ -25,7 +25,8 @@ class Documents:
     """What is written for one state machine ARN (the role's policies name it)."""
 
     definition: str
-    policy: str | None  # None: the state machine calls nothing and needs no permission
+    policy: str | None  # the inline policy; None: the state machine calls nothing and needs no permission
+    managed: tuple[str, ...]  # managed policies for what the inline policy cannot hold (IAM's size limits)
     trust: str
     logging: dict[str, Any]
     tracing: dict[str, Any]
@@ -50,10 +51,11 @@ class Plan:
         }
 
     def documents(self, state_machine_arn: str) -> Documents:
-        policy = self.policy_for(state_machine_arn)
+        parts = policy_parts.split(self.policy_for(state_machine_arn))
         return Documents(
             definition=json.dumps(self.definition, separators=(",", ":")),
-            policy=json.dumps(policy, separators=(",", ":")) if policy["Statement"] else None,
+            policy=_compact(parts.inline) if parts.inline["Statement"] else None,
+            managed=tuple(_compact(m) for m in parts.managed),
             trust=json.dumps(render.render_trust_policy(state_machine_arn), separators=(",", ":")),
             logging=self.logging,
             tracing=self.tracing,
@@ -68,10 +70,13 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
         else _workflow(props, place, aws, settings)
     )
     if not props.role_arn:
-        rules.check_policy_size(
-            len(json.dumps(plan.policy_for(place.state_machine_arn("x" * 80)), separators=(",", ":")))
-        )
+        # Before anything is made: the role's permissions fit IAM's limits, for the longest name.
+        policy_parts.split(plan.policy_for(place.state_machine_arn("x" * 80)))
     return plan
+
+
+def _compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"))
 
 
 def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Plan:

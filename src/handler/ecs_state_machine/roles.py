@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from .arn import Arn
-from .aws import AwsError, call_allowing_missing, tag_list
+from .aws import AwsError, call_allowing_missing, policy_document, tag_list
 from .errors import PropertyError, ProviderError
 from .log import child_logger
+from .managed_policies import POLICY_COUNT_TAG, ManagedPolicies, count_of
 from .settings import matches
 
 if TYPE_CHECKING:
@@ -37,12 +37,14 @@ class Wanted:
     tags: dict[str, str]
     stale_tags: tuple[str, ...]  # keys an earlier request asked for and this one does not
     description: str
+    managed: tuple[str, ...] = ()  # managed policies for what the inline policy cannot hold
 
 
 class Roles:
     def __init__(self, aws: Aws, path: str) -> None:
         self.aws = aws
         self.path = path
+        self.managed = ManagedPolicies(aws, path)
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
@@ -60,27 +62,33 @@ class Roles:
         `read_first` (an update in place) it is read rather than created first."""
         found = self.get(name) if read_first else None
         created = False
+        before: int | None = 0
         if found is None:
             found = self._create(name, wanted)
             created = found is not None
         if found is None or not created:
-            found = self._adopt(name, req, wanted, found)
+            found, before = self._adopt(name, req, wanted, found)
         try:
             self._write_policy(name, wanted.policy, created)
+            if wanted.managed or before != 0:
+                self.managed.sync(name, wanted.managed, wanted.tags, fresh=created)
+            if before is None or before > len(wanted.managed):
+                self._count(name, len(wanted.managed))  # lowered once the parts are gone
         except BaseException:
             if created:
-                self.delete(name)
+                self.delete(name, parts=len(wanted.managed))
             raise
         return str(found["Arn"]), created
 
     def _create(self, name: str, wanted: Wanted) -> dict[str, Any] | None:
         """Create the role; None if a role of that name exists already."""
+        tags = {**wanted.tags, **({POLICY_COUNT_TAG: str(len(wanted.managed))} if wanted.managed else {})}
         kwargs: dict[str, Any] = {
             "RoleName": name,
             "Path": self.path,
             "AssumeRolePolicyDocument": wanted.trust,
             "Description": wanted.description,
-            "Tags": tag_list(wanted.tags, "Key", "Value"),
+            "Tags": tag_list(tags, "Key", "Value"),
         }
         if wanted.boundary:
             kwargs["PermissionsBoundary"] = wanted.boundary
@@ -91,8 +99,11 @@ class Roles:
                 raise
         return None
 
-    def _adopt(self, name: str, req: Request, wanted: Wanted, role: dict[str, Any] | None) -> dict[str, Any]:
-        """The role exists already: check it is ours, then write only what differs from `wanted`."""
+    def _adopt(
+        self, name: str, req: Request, wanted: Wanted, role: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], int | None]:
+        """The role exists already: check it is ours, then write only what differs from `wanted`;
+        and how many managed policies it said it may have (None: it cannot say)."""
         if role is None:
             role = dict(self.aws.call("iam", "get_role", f"reading role {name}", RoleName=name)["Role"])
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
@@ -112,18 +123,36 @@ class Roles:
         self._bound(
             name, wanted.boundary, (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         )
+        before = count_of(tags)
+        self._retag(name, tags, wanted, before)
+        return role, before
+
+    def _retag(self, name: str, tags: dict[str, str], wanted: Wanted, before: int | None) -> None:
+        """The role's tags as wanted; the count of managed policies raised before they are made."""
+        desired = dict(wanted.tags)
+        if wanted.managed and (before is None or len(wanted.managed) > before):
+            desired[POLICY_COUNT_TAG] = str(len(wanted.managed))
         stale = [k for k in tags if k not in wanted.tags and k in wanted.stale_tags]
         if stale:
             self.aws.call("iam", "untag_role", f"untagging role {name}", RoleName=name, TagKeys=stale)
-        if any(tags.get(k) != v for k, v in wanted.tags.items()):
+        if any(tags.get(k) != v for k, v in desired.items()):
             self.aws.call(
                 "iam",
                 "tag_role",
                 f"tagging role {name}",
                 RoleName=name,
-                Tags=tag_list(wanted.tags, "Key", "Value"),
+                Tags=tag_list(desired, "Key", "Value"),
             )
-        return role
+
+    def _count(self, name: str, count: int) -> None:
+        """Say how many managed policies the role has now (no tag: none)."""
+        if count:
+            tags = tag_list({POLICY_COUNT_TAG: str(count)}, "Key", "Value")
+            self.aws.call("iam", "tag_role", f"tagging role {name}", RoleName=name, Tags=tags)
+        else:
+            self.aws.call(
+                "iam", "untag_role", f"untagging role {name}", RoleName=name, TagKeys=[POLICY_COUNT_TAG]
+            )
 
     def _bound(self, name: str, boundary: str | None, current: str | None) -> None:
         if boundary and boundary != current:
@@ -194,12 +223,15 @@ class Roles:
         if role.get("Path") != self.path or not req.owns(tags):
             logger.warning("role not deleted: it belongs to another stack or resource", extra={"role": name})
             return
-        self.delete(name)
+        self.delete(name, parts=count_of(tags))
 
-    def delete(self, name: str) -> None:
-        """Delete the role and the one inline policy the provider writes (POLICY_NAME). Other inline
-        policies are listed and removed only when IAM refuses the deletion because of them."""
+    def delete(self, name: str, *, parts: int | None = None) -> None:
+        """Delete the role, the one inline policy the provider writes (POLICY_NAME) and its managed
+        policies (looked for unless the role said it has none: `parts` 0). Other inline policies are
+        listed and removed only when IAM refuses the deletion because of them."""
         try:
+            if parts != 0:
+                self.managed.remove_all(name)
             self._delete_policy(name, POLICY_NAME)
             try:
                 call_allowing_missing(self.aws, "iam", "delete_role", f"deleting role {name}", RoleName=name)
@@ -220,16 +252,6 @@ class Roles:
         call_allowing_missing(
             self.aws, "iam", "delete_role_policy", f"deleting role {name}", RoleName=name, PolicyName=policy
         )
-
-
-def policy_document(document: Any) -> Any:
-    """A policy document as IAM returns it: boto3 decodes it; undecoded, it is URL-encoded JSON."""
-    if isinstance(document, str):
-        try:
-            return json.loads(unquote(document))
-        except ValueError:
-            return document
-    return document
 
 
 def _listed(value: Any) -> list[Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .arn import Arn
-from .errors import MISSING, PropertyError, ProviderError
+from .errors import MISSING, PropertyError
 from .settings import matches
 
 if TYPE_CHECKING:
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from .model import Properties, Workflow
     from .resolved import TaskDefinition
     from .settings import Settings
-
-# IAM's limit on the inline policies of one role, counted without white space.
-ROLE_POLICY_LIMIT = 10_240
 
 
 # --------------------------------------------------------------------------- across properties
@@ -142,15 +139,6 @@ def check_log_group(log_group_arn: str, place: Place, settings: Settings) -> Non
         )
 
 
-def check_policy_size(size: int) -> None:
-    if size > ROLE_POLICY_LIMIT:
-        raise ProviderError(
-            f"The role policy this state machine needs is {size} characters, over IAM's {ROLE_POLICY_LIMIT}. "
-            "Split the workflow, or give RoleArn with a role you manage."
-        )
-
-
-# --------------------------------------------------------------------------- against resolved facts
 def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Settings) -> None:
     """The roles a revision brings are passed to ECS by the state machine: only roles of this account
     that the administrator allows (TaskRolePattern), so that whoever registers a revision cannot
