@@ -7,7 +7,9 @@
 3. handler wall time per operation against the minimal script, same server, same run;
 4. time to ready while IAM propagates (W = 2, 5, 10 s), and the longest window outlasted (fake clock);
 5. 50 concurrent Creates with 20% of HTTP attempts throttled;
-6. the deployment package against crhelper + powertools alone.
+6. the deployment package against crhelper + powertools alone;
+7. a Definition of 150 task states over 100 families: deployed within IAM's limits, its calls against
+   the minimum, and its task definitions resolved at once, against one after another.
 
 Everything runs against one moto server in its own process on a free loopback port; handler processes
 reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/results.json.
@@ -15,8 +17,8 @@ reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/result
 Environment: BENCH_HANDLER_DIR (code under test, default src/handler), BENCH_SKIP_BUILD=1 (no
 package figure: it reads PyPI), BENCH_REPEATS (cold start samples, 15), BENCH_ROUNDS (lifecycle
 rounds, 9), BENCH_PROPAGATION_REPEATS (5), BENCH_SCALE_REQUESTS (50), BENCH_SCALE_CONCURRENCY (10),
-BENCH_KEEP=1 (keep the scratch directory with every process's log), BENCH_ONLY (a comma-separated
-subset of coldstart, lifecycle, propagation, scale, package).
+BENCH_LARGE_ROUNDS (3), BENCH_KEEP=1 (keep the scratch directory with every process's log),
+BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, package).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, lifecycle, package, propagation, scale
+from bench import coldstart, large, lifecycle, package, propagation, scale
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
 from testkit.estate import build_estate
@@ -129,6 +131,13 @@ def _notes(by_name: dict[str, Figure], details: dict[str, Any]) -> list[str]:
             f"{calls['http_attempts']} HTTP attempts, {calls['throttled_attempts']} throttled, "
             f"{details['scale']['elapsed_s']} s in all; failures: {details['scale']['failed_reasons'] or 'none'}"
         )
+    if "large" in details:
+        sample = details["large"]["samples"][-1]
+        notes.append(
+            f"large: inline policy {sample['inline']} characters, managed {sample['managed']}; "
+            f"Create {sample['calls']} calls (minimum {sample['minimum']}), Delete {sample['delete_calls']} calls; "
+            f"resolution {sample['resolution_s']:.2f} s against {sample['sequential_s']:.2f} s one after another"
+        )
     if isinstance(details.get("package"), dict):
         package_details = details["package"]
         figure = by_name["package_zip"]
@@ -195,6 +204,12 @@ def main() -> int:
                 )
                 figures += found
                 print(f"  scale: {time.perf_counter() - step:.0f} s", flush=True)
+
+            if _wanted("large"):
+                step = time.perf_counter()
+                found, details["large"] = large.run(bench, world, _setting("BENCH_LARGE_ROUNDS", 3))
+                figures += found
+                print(f"  large: {time.perf_counter() - step:.0f} s", flush=True)
 
         if os.environ.get("BENCH_SKIP_BUILD") == "1":
             details["package"] = "skipped (BENCH_SKIP_BUILD=1)"

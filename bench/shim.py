@@ -11,7 +11,9 @@ as for a real answer:
 - ``propagation_window``: CreateStateMachine is refused with the IAM-propagation AccessDenied until
   that many seconds after the first CreateRole attempt;
 - ``throttle_rate``: that share of attempts (drawn from a ``seed``-ed generator) gets the service's
-  throttling error.
+  throttling error;
+- ``latency``: ``{"ecs.DescribeTaskDefinition": 0.04, ...}``, seconds each attempt of an operation
+  waits before it is sent, as the round trip to AWS would (moto on loopback answers in a few ms).
 
 An invocation's event is ``{"bench": <control>, "event": <CloudFormation request>}``; the result is
 the wall time of the code under test's handler, and what the injector saw.
@@ -49,6 +51,8 @@ def _arm(control: dict[str, Any]) -> None:
                 decide=refusing,
             )
         )
+    for operation, seconds in (control.get("latency") or {}).items():
+        INJECTOR.add(Rule(operation, occurrence=0, kind="slow", seconds=float(seconds), times=None))
     rate = float(control.get("throttle_rate") or 0.0)
     if rate:
         rng = random.Random(control.get("seed", 0))
@@ -87,4 +91,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "injected": sum(1 for entry in INJECTOR.timeline if entry[2]),
         "timeline": INJECTOR.timeline,
         "params": INJECTOR.params,
+        "spans": INJECTOR.spans,
     }

@@ -107,6 +107,7 @@ class Injector:
     timeline: list[list[Any]] = field(default_factory=list)  # [operation, seconds since reset, spoilt]
     first_attempt: dict[str, float] = field(default_factory=dict)  # monotonic time, by operation
     params: list[list[Any]] = field(default_factory=list)  # [operation, parameters] when `record`
+    spans: list[list[Any]] = field(default_factory=list)  # [operation, start, end] (s since reset)
     rules: list[Rule] = field(default_factory=list)
     record: bool = False
     dead: bool = False  # after a "crash" rule fired, every attempt raises Crash
@@ -123,6 +124,8 @@ class Injector:
         assert boto3.DEFAULT_SESSION is not None
         events = boto3.DEFAULT_SESSION.events
         events.register("before-call", self._before_call)
+        events.register("after-call", self._after_call)
+        events.register("after-call-error", self._after_call)
         events.register("before-parameter-build", self._before_parameter_build)
         events.register("before-send", self._before_send)
         stubber = sys.modules.get("moto.core.botocore_stubber")
@@ -176,6 +179,7 @@ class Injector:
             self.timeline.clear()
             self.first_attempt.clear()
             self.params.clear()
+            self.spans.clear()
             self.dead = False
             self.started = time.monotonic()
 
@@ -183,8 +187,10 @@ class Injector:
         return sum(self.calls.values())
 
     # ------------------------------------------------------------------ botocore events
-    def _before_call(self, event_name: str = "", **_: Any) -> None:
+    def _before_call(self, event_name: str = "", context: Any = None, **_: Any) -> None:
         operation = _operation(event_name)
+        if isinstance(context, dict):
+            context["injector_started"] = time.monotonic()
         with self._lock:
             self.calls[operation] += 1
             self.log.append(operation)
@@ -195,6 +201,19 @@ class Injector:
                     and self.calls[operation] == rule.occurrence
                 ):
                     rule.armed = True
+
+    def _after_call(self, event_name: str = "", context: Any = None, **_: Any) -> None:
+        """How long each API call took, retries included (its span in the request's time)."""
+        began = context.get("injector_started") if isinstance(context, dict) else None
+        if began is not None:
+            with self._lock:
+                self.spans.append(
+                    [
+                        _operation(event_name),
+                        round(began - self.started, 4),
+                        round(time.monotonic() - self.started, 4),
+                    ]
+                )
 
     def _before_parameter_build(self, params: dict[str, Any], event_name: str = "", **_: Any) -> None:
         if self.record:

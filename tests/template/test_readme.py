@@ -62,3 +62,70 @@ def test_the_layout_names_every_module_of_the_provider():
     )
     missing = [module for module in modules if not re.search(rf"\b{module}\.py\b", layout)]
     assert not missing, f"modules the README's Layout does not name: {missing}"
+
+
+def _first_yaml_example() -> dict:
+    block = re.search(r"```yaml\n(NightlyBatch:.*?)```", README, re.S)
+    assert block, "the README opens with a NightlyBatch example"
+    template, problems = decode_str(
+        "Resources:\n" + "\n".join("  " + line for line in block.group(1).splitlines())
+    )
+    assert not problems or all("ImportValue" in str(p) for p in problems), problems
+    properties = dict(template["Resources"]["NightlyBatch"]["Properties"])
+    for key in ("ServiceToken", "ServiceTimeout"):
+        properties.pop(key, None)
+    return properties
+
+
+def test_what_it_generates_is_what_the_renderer_writes_for_the_opening_example():
+    import json
+
+    from ecs_state_machine.properties import parse
+    from ecs_state_machine.resolved import Resolved, TaskDefinition
+    from ecs_state_machine.single_task import render_definition
+
+    shown = json.loads(re.search(r"```json\n(.*?)```", section("What it generates"), re.S).group(1))
+    account = "arn:aws:ecs:us-east-1:123456789012"
+    revision = TaskDefinition(
+        arn=f"{account}:task-definition/hogefuga:2",
+        family="hogefuga",
+        revision=2,
+        containers=("hoge", "fuga"),
+        network_mode="awsvpc",
+        compatibilities=("FARGATE",),
+        task_role_arn="arn:aws:iam::123456789012:role/hogefuga-task",
+        execution_role_arn="arn:aws:iam::123456789012:role/hogefuga-execution",
+    )
+    resolved = Resolved(revision, "hoge", f"{account}:cluster/hogefuga-cluster")
+    rendered = render_definition(parse(_first_yaml_example()), resolved)
+    assert rendered["States"][rendered["StartAt"]] == shown
+
+
+def test_what_it_generates_names_every_statement_the_provider_can_write():
+    """The policy table's statements are exactly the Sids the renderer writes, over every option."""
+    from ecs_state_machine import render
+    from ecs_state_machine.resolved import TaskGrant
+
+    table = {
+        sid
+        for cell in first_cells(section("What it generates"))
+        for sid in re.findall(r"`([A-Z][A-Za-z0-9]+)`", re.sub(r"\([^)]*\)", "", cell))
+    }
+    cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/batch"
+    grants = [
+        TaskGrant(
+            "RUN_JOB", cluster, (f"{cluster}:x",), ("arn:aws:iam::123456789012:role/r",), tags_task=True
+        ),
+        TaskGrant("RUN_JOB", None, (), (), tags_task=False, assume_role="arn:aws:iam::222233334444:role/r"),
+    ]
+    policy = render.role_policy(
+        grants,
+        logging_enabled=True,
+        tracing_enabled=True,
+        extra=({"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:us-east-1:1:t"},),
+    )
+    written = {s["Sid"] for s in policy["Statement"]} | {
+        s["Sid"]
+        for s in render.child_execution_statements("arn:aws:states:us-east-1:123456789012:stateMachine:x")
+    }
+    assert table - {"Stack2"} == written, (table, written)

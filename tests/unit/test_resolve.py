@@ -4,10 +4,13 @@ states name it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ecs_state_machine.aws import Aws
@@ -103,22 +106,82 @@ def test_a_missing_cluster_fails_the_deploy(ecs):
         resolve(props, aws(ecs))
 
 
-def test_a_definition_describes_each_family_and_cluster_once(ecs):
-    def state(name: str, next_state: str | None) -> dict[str, Any]:
-        found: dict[str, Any] = {
+class SlowEcs:
+    """An ECS that takes `latency` seconds per answer, knows the families it is given, and records
+    every call and how many were in flight at once (no order imposed, unlike the Stubber)."""
+
+    def __init__(self, families: list[str], latency: float = 0.0) -> None:
+        self.families, self.latency = set(families), latency
+        self.calls: list[tuple[str, str]] = []
+        self.in_flight = self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def _enter(self, call: tuple[str, str]) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.latency)
+        with self._lock:
+            self.in_flight -= 1
+
+    def describe_clusters(self, clusters: list[str]) -> dict[str, Any]:
+        self._enter(("describe_clusters", clusters[0]))
+        return {"clusters": [{"clusterArn": f"{PREFIX}:cluster/{clusters[0]}", "status": "ACTIVE"}]}
+
+    def describe_task_definition(self, taskDefinition: str) -> dict[str, Any]:
+        self._enter(("describe_task_definition", taskDefinition))
+        if taskDefinition not in self.families:
+            error = {"Error": {"Code": "ClientException", "Message": "Unable to describe task definition."}}
+            raise ClientError(error, "DescribeTaskDefinition")
+        return described(taskDefinition)
+
+    def list_task_definitions(self, **_: Any) -> dict[str, Any]:
+        self._enter(("list_task_definitions", ""))
+        return {"taskDefinitionArns": []}
+
+
+def chain(*families: str) -> Any:
+    names = [f"S{i}" for i in range(len(families))]
+    states = {
+        name: {
             "Type": "Task",
             "Resource": "arn:aws:states:::ecs:runTask.sync",
             "Parameters": {
-                "TaskDefinition": "etl",
+                "TaskDefinition": family,
                 "Cluster": "batch",
                 "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-0a1b2c3d"]}},
             },
+            **({"Next": names[i + 1]} if i + 1 < len(names) else {"End": True}),
         }
-        return {**found, "Next": next_state} if next_state else {**found, "End": True}
+        for i, (name, family) in enumerate(zip(names, families, strict=True))
+    }
+    return parse({"Definition": {"StartAt": "S0", "States": states}})
 
-    ecs.add_response("describe_clusters", {"clusters": [{"clusterArn": CLUSTER, "status": "ACTIVE"}]})
-    ecs.add_response("describe_task_definition", described(), {"taskDefinition": "etl"})
-    props = parse({"Definition": {"StartAt": "A", "States": {"A": state("A", "B"), "B": state("B", None)}}})
-    facts = resolve_states(props, ecs_tasks(props.definition), aws(ecs), "123456789012")  # type: ignore[arg-type,attr-defined]
+
+def test_a_definition_describes_each_family_and_cluster_once():
+    ecs = SlowEcs(["etl"])
+    props = chain("etl", "etl")
+    facts = resolve_states(props, ecs_tasks(props.definition), Aws(clients={"ecs": ecs}), "123456789012")  # type: ignore[arg-type,attr-defined]
+    assert sorted(ecs.calls) == [("describe_clusters", "batch"), ("describe_task_definition", "etl")]
     assert [f.revisions[0].arn for f in facts] == [f"{PREFIX}:task-definition/etl:3"] * 2
     assert [f.parameters(True) for f in facts] == [(f"{PREFIX}:task-definition/etl:3", CLUSTER)] * 2
+
+
+def test_many_families_are_described_at_once_not_one_after_another():
+    families = [f"family-{i}" for i in range(40)]
+    ecs = SlowEcs(families, latency=0.05)
+    props = chain(*families, *families[:10])
+    facts = resolve_states(props, ecs_tasks(props.definition), Aws(clients={"ecs": ecs}), "123456789012")  # type: ignore[arg-type,attr-defined]
+    assert len(ecs.calls) == 41 and len(facts) == 50
+    assert ecs.most_in_flight >= 4, "the calls went one after another (make bench measures the time)"
+
+
+def test_the_first_state_in_document_order_that_fails_is_the_one_reported():
+    ecs = SlowEcs(["a", "c"], latency=0.01)
+    props = chain("a", "missing-early", "c", "missing-late")
+    with pytest.raises(PropertyError) as caught:
+        resolve_states(props, ecs_tasks(props.definition), Aws(clients={"ecs": ecs}), "123456789012")  # type: ignore[arg-type,attr-defined]
+    assert caught.value.reason.startswith(
+        "Definition.States.S1.Parameters.TaskDefinition 'missing-early': no such task definition family"
+    )

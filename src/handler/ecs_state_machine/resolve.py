@@ -5,10 +5,13 @@ here and nowhere else; whether the facts can work is `rules.py`'s to say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError
-from .errors import PropertyError
+from .errors import PropertyError, ProviderError
 from .resolved import StateFacts, TaskDefinition
 from .values import TaskDefinitionRef, task_definition_ref
 
@@ -105,46 +108,92 @@ def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
     )
 
 
+# Described at once, not one after another: a Definition may name a hundred families, and each
+# DescribeTaskDefinition is a round trip. Boto3 clients are thread-safe; the ECS client is made
+# before the threads start so that they share it.
+WORKERS = 16
+
+
 def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws, account: str) -> list[StateFacts]:
     """Definition mode: what each ECS task state runs, each family, revision and cluster described
-    once however many states name it. The states were checked (`state_rules.check_states`) already.
+    once however many states name it, all of them at once. The states were checked
+    (`state_rules.check_states`) already. A failure is reported for the first state, in document
+    order, that meets one, as if they had been described one after another.
 
     A state that runs in another account (Credentials of a role there) is not described: its task
     definition and cluster are that account's. A state with Credentials needs nothing resolved
     for its grant, so what it chooses at run time is left to it."""
-    revisions: dict[str, TaskDefinition] = {}
-    clusters: dict[str, str] = {}
+    wanted: dict[tuple[str, str], Callable[[], Any]] = {}
+    for task in tasks:
+        for key, describe in _needs(props, task, aws, account):
+            wanted.setdefault(key, describe)
+    found = _all_at_once(wanted, aws)
 
-    def revision(ref: TaskDefinitionRef, prop: str) -> TaskDefinition:
-        if ref.text not in revisions:
-            revisions[ref.text] = resolve_task_definition(ref, aws, prop)
-        return revisions[ref.text]
+    def get(key: tuple[str, str]) -> Any:
+        result = found[key]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    def cluster_arn(task: EcsTask) -> str | None:
-        if task.cluster is None:
-            return None
-        if task.cluster not in clusters:
-            clusters[task.cluster] = resolve_cluster(task.cluster, aws, task.where("Cluster"))
-        return clusters[task.cluster]
-
-    found = []
+    facts = []
     for task in tasks:
         if task.credentials_account not in (None, account):
-            found.append(StateFacts(task, None, ()))
+            facts.append(StateFacts(task, None, ()))
             continue
-        cluster = cluster_arn(task)
+        cluster = get(("cluster", task.cluster)) if task.cluster is not None else None
         if task.task_definition is None:
             families = (
                 ()
                 if task.credentials
-                else tuple(
-                    revision(TaskDefinitionRef(family), f"AllowDynamicTaskDefinitions ({family})")
-                    for family in props.allow_dynamic_task_definitions
-                )
+                else tuple(get(("family", family)) for family in props.allow_dynamic_task_definitions)
             )
-            found.append(StateFacts(task, cluster, families, dynamic=True))
+            facts.append(StateFacts(task, cluster, families, dynamic=True))
             continue
         ref = task_definition_ref(task.where("TaskDefinition"), task.task_definition)
-        named = revision(ref, task.where("TaskDefinition"))
-        found.append(StateFacts(task, cluster, (named,), pinned=ref.revision is not None))
-    return found
+        facts.append(
+            StateFacts(task, cluster, (get(("revision", ref.text)),), pinned=ref.revision is not None)
+        )
+    return facts
+
+
+def _needs(
+    props: Workflow, task: EcsTask, aws: Aws, account: str
+) -> list[tuple[tuple[str, str], Callable[[], Any]]]:
+    """What describing `task` takes: (key, describe) for its cluster and its task definitions."""
+    if task.credentials_account not in (None, account):
+        return []
+    needs: list[tuple[tuple[str, str], Callable[[], Any]]] = []
+    if task.cluster is not None:
+        cluster, prop = task.cluster, task.where("Cluster")
+        needs.append((("cluster", cluster), lambda: resolve_cluster(cluster, aws, prop)))
+    if task.task_definition is not None:
+        where = task.where("TaskDefinition")
+        ref = task_definition_ref(where, task.task_definition)
+        needs.append((("revision", ref.text), lambda: resolve_task_definition(ref, aws, where)))
+    elif not task.credentials:
+        for family in props.allow_dynamic_task_definitions:
+            describe = partial(
+                resolve_task_definition,
+                TaskDefinitionRef(family),
+                aws,
+                f"AllowDynamicTaskDefinitions ({family})",
+            )
+            needs.append((("family", family), describe))
+    return needs
+
+
+def _all_at_once(wanted: dict[tuple[str, str], Callable[[], Any]], aws: Aws) -> dict[tuple[str, str], Any]:
+    """Each describe's result, or the error it raised."""
+
+    def attempt(describe: Callable[[], Any]) -> Any:
+        try:
+            return describe()
+        except ProviderError as err:
+            return err
+
+    if len(wanted) <= 1:
+        return {key: attempt(describe) for key, describe in wanted.items()}
+    aws.client("ecs")
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(wanted)), thread_name_prefix="resolve") as pool:
+        futures = {key: pool.submit(attempt, describe) for key, describe in wanted.items()}
+        return {key: future.result() for key, future in futures.items()}
