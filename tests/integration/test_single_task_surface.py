@@ -66,3 +66,51 @@ def test_no_container_override_and_the_clusters_default_strategy(cfn, session, p
     assert answer["Status"] == "SUCCESS", answer
     parameters = task_parameters(session, answer["PhysicalResourceId"])
     assert not {"Overrides", "LaunchType", "CapacityProviderStrategy"} & set(parameters), parameters
+
+
+def test_top_level_command_environment_placement_and_state_fields(cfn, session, props):
+    from testkit.estate import register
+
+    register(
+        session.client("ecs"), "legacy", containers=("app",), network_mode="bridge", compatibilities=("EC2",)
+    )
+    answer = cfn.create(
+        {
+            "TaskDefinition": "legacy",
+            "Cluster": props["Cluster"],
+            "LaunchType": "EC2",
+            "Command": ["python", "nightly.py"],
+            "Environment": [{"Name": "STAGE", "Value": "prod"}, {"Name": "DAY", "ValuePath": "$.day"}],
+            "PlacementConstraints": [{"Type": "memberOf", "Expression": "attribute:ecs.os-type == linux"}],
+            "PlacementStrategy": [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}],
+            "InputPath": "$.job",
+            "ResultSelector": {"Status.$": "$.LastStatus"},
+            "OutputPath": "$.run",
+            "ResultPath": "$.run",
+            "Comment": "Nightly job on EC2",
+        }
+    )
+    assert answer["Status"] == "SUCCESS", answer
+    state = machine(session, answer["PhysicalResourceId"])["definition"]["States"]["RunTask"]
+    parameters = state["Parameters"]
+    assert parameters["Overrides"] == {
+        "ContainerOverrides": [
+            {
+                "Name": "app",
+                "Command": ["python", "nightly.py"],
+                "Environment": [{"Name": "STAGE", "Value": "prod"}, {"Name": "DAY", "Value.$": "$.day"}],
+            }
+        ]
+    }
+    assert parameters["PlacementConstraints"] == [
+        {"Type": "memberOf", "Expression": "attribute:ecs.os-type == linux"}
+    ]
+    assert parameters["PlacementStrategy"] == [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}]
+    assert parameters["LaunchType"] == "EC2" and "NetworkConfiguration" not in parameters
+    assert (state["Comment"], state["InputPath"], state["OutputPath"], state["ResultPath"]) == (
+        "Nightly job on EC2",
+        "$.job",
+        "$.run",
+        "$.run",
+    )
+    assert state["ResultSelector"] == {"Status.$": "$.LastStatus"}
