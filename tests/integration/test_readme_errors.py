@@ -31,7 +31,7 @@ def rows() -> list[str]:
     section = README[
         README.index("\n## Errors you may see\n") : README.index("\n## Reliability and security\n")
     ]
-    return [m.group(1) for m in re.finditer(r"^\| `(.+?)` \|", section, re.M)]
+    return [m.group(1) for m in re.finditer(r"^\| `(.+?)`", section, re.M)]
 
 
 def matches(row: str, reason: str) -> bool:
