@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from testkit import moto_patches, stacks
 from testkit.cloudformation import Player, new_stack_id
-from testkit.estate import ACCOUNT, REGION, Estate, build_estate, register
+from testkit.estate import ACCOUNT, FOLLOW_TABLE, REGION, Estate, build_estate, register
 from testkit.transports import InProcess
 
 SM = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
@@ -34,6 +34,7 @@ UNSET = (
     "PASSABLE_ROLE_PATTERN",
     "TASK_ROLE_PATTERN",
     "LOG_GROUP_PATTERN",
+    "CREDENTIALS_ROLE_PATTERN",
     "ALLOWED_RESPONSE_HOSTS",
     "AWS_SAM_LOCAL",
 )
@@ -44,6 +45,7 @@ ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "POWERTOOLS_SERVICE_NAME": "ecs-state-machine",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "FOLLOW_TABLE": FOLLOW_TABLE,
 }
 STATES_TRUST = json.dumps(
     {

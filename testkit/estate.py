@@ -23,6 +23,7 @@ PROVIDER_ROLE_PATH = "/ecs-state-machine/"
 OWNER_TAG_STACK = "ecs-state-machine:stack-id"
 OWNER_TAG_LOGICAL = "ecs-state-machine:logical-id"
 FAMILY = "hogefuga"
+FOLLOW_TABLE = "ecs-state-machine-follow"  # the provider stack's FollowTable (FOLLOW_TABLE)
 CLUSTER = "hogefuga-cluster"
 CONTAINERS = ("hoge", "fuga")
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -230,6 +231,21 @@ def _role(iam: Any, name: str) -> str:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
 
 
+def create_follow_table(aws: Any) -> None:
+    """The provider stack's FollowTable, keyed as template.yaml declares it."""
+    from cfnlint.decode import decode_str
+
+    template, problems = decode_str((Path(__file__).resolve().parents[1] / "template.yaml").read_text())
+    assert not problems, problems
+    declared = template["Resources"]["FollowTable"]["Properties"]
+    aws.client("dynamodb").create_table(
+        TableName=FOLLOW_TABLE,
+        KeySchema=[dict(k) for k in declared["KeySchema"]],
+        AttributeDefinitions=[dict(a) for a in declared["AttributeDefinitions"]],
+        BillingMode=str(declared["BillingMode"]),
+    )
+
+
 def build_estate(aws: Any, *, revisions: int = 2, vpc: bool = True) -> Estate:
     """The estate with `revisions` revisions of ``hogefuga``. Without `vpc` the subnet and security
     group ids are made up (the provider never reads them; only ECS, running a task, does)."""
@@ -246,6 +262,7 @@ def build_estate(aws: Any, *, revisions: int = 2, vpc: bool = True) -> Estate:
             ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
             ["sg-0e4f5a6b7c8d90001"],
         )
+    create_follow_table(aws)
     cluster_arn = aws.client("ecs").create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
     estate = Estate(aws, cluster_arn, task_role, execution_role, subnets, groups, vpc_id)
     for index in range(revisions):

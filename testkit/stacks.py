@@ -319,9 +319,12 @@ def shared() -> Stacks:
 
 def provider_environment(response_host: str) -> dict[str, str]:
     """What a test run adds to the provider function's environment: this process's CloudFormation
-    record, and the local ResponseURL endpoint `response_host` (host:port). The deployed provider
-    stack sets neither."""
+    record, and the local ResponseURL endpoint `response_host` (host:port), which the deployed
+    provider stack never sets; and the follower's table, as the stack names it for the estate."""
+    from testkit.estate import FOLLOW_TABLE
+
     return {
         "AWS_ENDPOINT_URL_CLOUDFORMATION": shared().endpoint_url,
         "ALLOWED_RESPONSE_HOSTS": response_host,
+        "FOLLOW_TABLE": FOLLOW_TABLE,
     }

@@ -83,6 +83,10 @@ class Stack:
         if (resource_type, attribute) == ("AWS::IAM::Role", "Arn"):
             path = self.template["Resources"][logical_id].get("Properties", {}).get("Path", "/")
             return f"arn:{self.partition}:iam::{self.account}:role{path}{name}"
+        if (resource_type, attribute) == ("AWS::DynamoDB::Table", "Arn"):
+            return f"arn:{self.partition}:dynamodb:{self.region}:{self.account}:table/{name}"
+        if (resource_type, attribute) == ("AWS::Events::Rule", "Arn"):
+            return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{name}"
         return f"<{logical_id}.{attribute}>"
 
     def condition(self, name: str) -> bool:

@@ -58,14 +58,23 @@ def template() -> dict:
     return load(TEMPLATE)
 
 
-def provider_function(template: dict) -> dict:
+def function(template: dict, handler: str = "app.lambda_handler") -> dict:
+    """The stack's function whose handler is `handler` (the provider's, by default)."""
     functions = resources_of_type(template, "AWS::Serverless::Function")
-    assert len(functions) == 1, f"expected exactly one function, found {sorted(functions)}"
-    return next(iter(functions.values()))
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == [
+        "app.lambda_handler",
+        "follower_app.lambda_handler",
+    ], f"expected the provider and the follower, found {sorted(functions)}"
+    (found,) = [f for f in functions.values() if f["Properties"]["Handler"] == handler]
+    return found
 
 
-def provider_role_id(template: dict) -> str:
-    role = provider_function(template)["Properties"]["Role"]
+def provider_function(template: dict) -> dict:
+    return function(template)
+
+
+def provider_role_id(template: dict, handler: str = "app.lambda_handler") -> str:
+    role = function(template, handler)["Properties"]["Role"]
     assert "Fn::GetAtt" in role, "the function must use the role this stack defines"
     logical_id, attribute = role["Fn::GetAtt"]
     assert attribute == "Arn"
@@ -73,21 +82,25 @@ def provider_role_id(template: dict) -> str:
     return logical_id
 
 
-def provider_policy(stack: Stack) -> dict:
-    """Every permission the provider function holds, as one rendered policy document."""
-    role_id = provider_role_id(stack.template)
+def provider_policy(stack: Stack, handler: str = "app.lambda_handler") -> dict:
+    """Every permission the function with `handler` holds, as one rendered policy document."""
+    role_id = provider_role_id(stack.template, handler)
     role = stack.template["Resources"][role_id]["Properties"]
     assert not role.get("ManagedPolicyArns"), "managed policies would escape these checks"
     for resource in stack.template["Resources"].values():
         if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"):
             attached = [*resource["Properties"].get("Roles", []), resource["Properties"].get("RoleName")]
-            assert {"Ref": role_id} not in attached, "keep the provider's permissions in the role itself"
+            assert {"Ref": role_id} not in attached, "keep the functions' permissions in their roles"
     statements = [
         statement
         for policy in role.get("Policies", [])
         for statement in stack.render(policy["PolicyDocument"])["Statement"]
     ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def follower_policy(stack: Stack) -> dict:
+    return provider_policy(stack, "follower_app.lambda_handler")
 
 
 def as_list(value: Any) -> list:
@@ -228,6 +241,11 @@ def aws_operations_the_provider_calls() -> set[tuple[str, str]]:
     return found
 
 
+# Calls only the follower makes (finding what follows a family, the sweep's listing): the
+# provider's role is not given them (tests/integration/test_follow.py watches both functions' calls).
+FOLLOWER_ONLY = {"dynamodb:Query"}
+
+
 def test_provider_holds_a_permission_for_every_aws_call_it_makes(stack):
     session = botocore.session.get_session()
     calls = aws_operations_the_provider_calls()
@@ -243,7 +261,7 @@ def test_provider_holds_a_permission_for_every_aws_call_it_makes(stack):
             continue  # never needed: the stack always configures a boundary, and every role keeps it
         if action == "sts:GetCallerIdentity":
             continue  # needs no permission (and only `sam local invoke` calls it)
-        if not granting(policy, action):
+        if not granting(policy, action) and action not in FOLLOWER_ONLY:
             missing.append(action)
     assert not missing, f"the provider calls these but may not: {missing}"
 
@@ -690,3 +708,95 @@ def test_the_default_boundary_lets_roles_assume_only_the_credentials_roles_the_a
 def test_credentials_role_pattern_takes_only_role_arn_patterns(template, value, accepted):
     allowed = template["Parameters"]["CredentialsRolePattern"]["AllowedPattern"]
     assert bool(re.fullmatch(allowed, value)) is accepted
+
+
+# --- the follower (FollowRevisions) ----------------------------------------------------------------
+
+
+def test_parliament_finds_nothing_in_the_follower_policy(stack):
+    analyzed = analyze_policy_string(json.dumps(follower_policy(stack)))
+    assert not [f"{f.issue}: {f.detail}" for f in analyzed.findings]
+
+
+NEVER_THE_FOLLOWERS = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:PassRole",
+    "iam:UpdateAssumeRolePolicy",
+    "states:CreateStateMachine",
+    "states:DeleteStateMachine",
+    "states:TagResource",
+    "states:UntagResource",
+    "cloudformation:DescribeStackResource",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+
+
+def test_the_follower_moves_state_machines_and_makes_or_removes_nothing(stack):
+    """It never creates or deletes a role or state machine, never hands Step Functions a role,
+    writes IAM only on the provider's path and under the boundary, and only state machines that
+    carry the provider's ownership tag."""
+    policy = follower_policy(stack)
+    granted = {a for s in policy["Statement"] for a in as_list(s["Action"])}
+    assert not granted & set(NEVER_THE_FOLLOWERS), granted & set(NEVER_THE_FOLLOWERS)
+    boundary = environment(stack)["PERMISSIONS_BOUNDARY"]
+    (put,) = granting(policy, "iam:PutRolePolicy")
+    assert put["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": boundary}}
+    for statement in policy["Statement"]:
+        for action in as_list(statement["Action"]):
+            if action.startswith("iam:") and action != "iam:ListPolicies":
+                assert all(
+                    ":role/ecs-state-machine/" in r or ":policy/ecs-state-machine/policies/" in r
+                    for r in as_list(statement["Resource"])
+                ), statement
+    (update,) = granting(policy, "states:UpdateStateMachine")
+    assert update["Condition"] == {"Null": {"aws:ResourceTag/ecs-state-machine:stack-id": "false"}}
+
+
+def test_both_functions_are_told_the_same_settings(template):
+    """The follower plans as a deploy does: every setting reaches both, from the same parameters."""
+    provider = function(template)["Properties"]["Environment"]["Variables"]
+    follower = function(template, "follower_app.lambda_handler")["Properties"]["Environment"]["Variables"]
+    assert {k: v for k, v in follower.items() if k != "POWERTOOLS_METRICS_NAMESPACE"} == provider
+
+
+def matches_pattern(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the patterns the stack uses: lists of literal values, nested maps."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            k in event and matches_pattern(v, event[k]) for k, v in pattern.items()
+        )
+    return event in pattern
+
+
+def test_the_rule_takes_ecs_task_definition_calls_and_nothing_else(template):
+    from testkit import cloudtrail
+
+    pattern = template["Resources"]["FollowRevisionsRule"]["Properties"]["EventPattern"]
+    arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/nightly:3"
+    for event in (
+        cloudtrail.registered(arn),
+        cloudtrail.deregistered("nightly:3"),
+        cloudtrail.deleted("nightly:3"),
+    ):
+        assert matches_pattern(pattern, event), event["detail"]["eventName"]
+    for event in (
+        cloudtrail.ecs_call("RunTask", {"taskDefinition": "nightly:3"}),
+        {**cloudtrail.registered(arn), "source": "aws.ec2"},
+        cloudtrail.sweep(),
+    ):
+        assert not matches_pattern(pattern, event)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "swept"), [("rate(1 hour)", True), ("cron(0 3 * * ? *)", True), ("", False)]
+)
+def test_the_sweep_runs_on_the_schedule_given_and_not_at_all_without_one(template, schedule, swept):
+    stack = Stack(template, {"FollowSweepSchedule": schedule})
+    rule = template["Resources"]["FollowSweepRule"]
+    assert stack.condition(rule["Condition"]) is swept
+    assert template["Parameters"]["FollowSweepSchedule"]["Default"] == "rate(1 hour)"
+    assert re.fullmatch(template["Parameters"]["FollowSweepSchedule"]["AllowedPattern"], schedule)
+    targets = rule["Properties"]["Targets"]
+    assert [t["Arn"] for t in targets] == [{"Fn::GetAtt": ["FollowerFunction", "Arn"]}]

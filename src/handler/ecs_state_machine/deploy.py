@@ -166,26 +166,47 @@ class Deployment:
             self.roles.delete_if_owned(role_name_for(arn), self.req)
         return self._outcome(arn, role_arn)
 
+    def follow(self, arn: str, previous_policy: dict[str, Any]) -> None:
+        """Move the state machine `arn` (this resource's, following its families) to this plan, so
+        that at every step it works: first its role grants both what it had and what it needs,
+        then the definition changes, then the role grants exactly what it needs. A failure at any
+        step leaves it running either revision; the next follow or Update finishes the move."""
+        docs = self.plan.documents(arn)
+        if self.props.role_arn:  # the stack's own role: its permissions are the stack's to keep
+            self.machines.update(arn, docs, None)
+            return
+        both = self.plan.documents(arn, also=previous_policy)
+        name = role_name_for(arn)
+        _arn, _created, parts = self.roles.ensure(
+            name, self.req, self._wanted(both, arn), read_first=True, may_create=False
+        )
+        self.machines.update(arn, docs, None)
+        self.roles.write(name, self._wanted(docs, arn), created=False, before=parts)
+
     def _role(self, docs: Documents, arn: str, *, read_first: bool = False) -> tuple[str, bool]:
         """The role the state machine runs with, and whether this call created it."""
         if self.props.role_arn:
             self.roles.check_handed_over(self.props.role_arn, arn)
             return self.props.role_arn, False
-        boundary = self.settings.permissions_boundary or self.props.role_permissions_boundary
         if not self.settings.permissions_boundary:
             logger.warning(
                 "no permissions boundary is configured: the role is created without the provider's"
             )
-        wanted = Wanted(
+        role_arn, created, _parts = self.roles.ensure(
+            role_name_for(arn), self.req, self._wanted(docs, arn), read_first=read_first
+        )
+        return role_arn, created
+
+    def _wanted(self, docs: Documents, arn: str) -> Wanted:
+        return Wanted(
             trust=docs.trust,
             policy=docs.policy,
-            boundary=boundary,
+            boundary=self.settings.permissions_boundary or self.props.role_permissions_boundary,
             tags=self._tags(),
             stale_tags=tuple(self._stale_tags()),
             description=_role_description(arn, self.req),
             managed=docs.managed,
         )
-        return self.roles.ensure(role_name_for(arn), self.req, wanted, read_first=read_first)
 
     def _check_time(self) -> None:
         """Once the timeout guard has answered, make nothing more; what was made is undone."""

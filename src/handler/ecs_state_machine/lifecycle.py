@@ -13,6 +13,7 @@ from .arn import state_machine_name
 from .aws import AwsError
 from .deploy import Deployment, Outcome
 from .errors import PropertyError, ProviderError
+from .following import Following, Held
 from .log import child_logger
 from .names import default_state_machine_name, role_name_for
 from .plan import make_plan
@@ -46,6 +47,7 @@ class Lifecycle:
         self.settings = settings
         self.roles = Roles(aws, settings.role_path)
         self.machines = StateMachines(aws)
+        self.following = Following(aws, settings.follow_table)
         self.report_id = report_id
         self.timed_out = timed_out
 
@@ -58,8 +60,14 @@ class Lifecycle:
         name = props.state_machine_name or default_state_machine_name(
             req.stack_id, req.logical_id, req.request_id
         )
+        arn = self.place.state_machine_arn(name)
         plan = make_plan(props, self.place, self.aws, self.settings)
-        return self._deployment(req, props, plan).new(self.place.state_machine_arn(name), report=True)
+        self.following.check(props, plan, req.properties, arn)
+        outcome = self._deployment(req, props, plan).new(arn, report=True)
+        self.following.record(
+            req, props, plan, outcome.physical_id, Held(f"cloudformation:{req.request_id}"), None
+        )
+        return outcome
 
     def update(self, req: Request) -> Outcome:
         props = parse(req.properties)
@@ -70,7 +78,20 @@ class Lifecycle:
                 f"PhysicalResourceId {current} is a state machine this resource does not own "
                 "(ownership tags differ); it was left untouched. Remove the resource from the stack."
             )
-        deployment = self._deployment(req, props, make_plan(props, self.place, self.aws, self.settings))
+        involved = bool(owned) and (
+            props.follow_revisions or Previous.of(req.old_properties).follows is not False
+        )
+        with self.following.lease(req, current, involved) as held:
+            plan = make_plan(props, self.place, self.aws, self.settings)
+            self.following.check(props, plan, req.properties, current)
+            outcome = self._update(req, props, plan, current, owned)
+            self.following.record(req, props, plan, outcome.physical_id, held, current)
+        return outcome
+
+    def _update(
+        self, req: Request, props: Properties, plan: Plan, current: str, owned: bool | None
+    ) -> Outcome:
+        deployment = self._deployment(req, props, plan)
         fresh = self.place.state_machine_arn(
             default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
         )
@@ -98,6 +119,7 @@ class Lifecycle:
             return
         owned = self.machines.owned(arn, req)
         if owned:
+            self.following.forget(arn, Previous.of(req.properties).follows is not False)
             self.machines.delete(arn)
         elif owned is False:
             logger.warning("state machine not deleted: it belongs to another stack or resource")

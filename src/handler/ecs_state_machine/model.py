@@ -25,6 +25,7 @@ class Properties:
     tracing_enabled: bool = False
     tags: tuple[tuple[str, str], ...] = ()
     refresh_token: str | None = None
+    follow_revisions: bool = False
 
 
 @dataclass(frozen=True)

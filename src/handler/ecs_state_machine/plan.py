@@ -40,6 +40,8 @@ class Plan:
     logging: dict[str, Any]
     tracing: dict[str, Any]
     runs_child_executions: bool = False  # a Distributed Map starts executions of its own state machine
+    families: tuple[str, ...] = ()  # the task definition families it runs (FollowRevisions follows them)
+    revisions: tuple[str, ...] = ()  # every revision it was made from (the policy names their roles)
 
     def policy_for(self, state_machine_arn: str) -> dict[str, Any]:
         """The role policy for the state machine `state_machine_arn` (which a Distributed Map needs)."""
@@ -50,8 +52,14 @@ class Plan:
             "Statement": [*self.policy["Statement"], *render.child_execution_statements(state_machine_arn)],
         }
 
-    def documents(self, state_machine_arn: str) -> Documents:
-        parts = policy_parts.split(self.policy_for(state_machine_arn))
+    def documents(self, state_machine_arn: str, *, also: dict[str, Any] | None = None) -> Documents:
+        """Every document for `state_machine_arn`. With `also` (the policy the role has now), the
+        role's policy grants both: what a move from one revision to another writes first, so that
+        neither the old nor the new definition is ever without its grants."""
+        policy = self.policy_for(state_machine_arn)
+        if also is not None:
+            policy = {**policy, "Statement": render.union(also.get("Statement", []), policy["Statement"])}
+        parts = policy_parts.split(policy)
         return Documents(
             definition=json.dumps(self.definition, separators=(",", ":")),
             policy=_compact(parts.inline) if parts.inline["Statement"] else None,
@@ -97,6 +105,8 @@ def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) 
         },
         logging=render.logging_configuration(props),
         tracing=render.tracing_configuration(props),
+        families=(td.family,),
+        revisions=(td.arn,),
     )
 
 
@@ -120,4 +130,6 @@ def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Pl
         logging=render.logging_configuration(props),
         tracing=render.tracing_configuration(props),
         runs_child_executions=asl.has_distributed_map(props.definition),
+        families=tuple(dict.fromkeys(td.family for f in facts for td in f.revisions)),
+        revisions=tuple(dict.fromkeys(td.arn for f in facts for td in f.revisions)),
     )

@@ -115,6 +115,9 @@ SCHEMA: dict[str, Spec] = {
         "integration_pattern", simple(choice, INTEGRATION_PATTERNS), "how the task is awaited", "task"
     ),
     "PinRevision": Spec("pin_revision", boolean, "run exactly the resolved revision"),
+    "FollowRevisions": Spec(
+        "follow_revisions", boolean, "move to new revisions between deploys, role included"
+    ),
     "StateMachineName": Spec(
         "state_machine_name",
         _text(arn.STATE_MACHINE_NAME, "a state machine name", "Use 1-80 letters, digits, - or _."),
@@ -262,6 +265,7 @@ class Previous:
     old properties cannot give (they may be the ones that failed) is unknown and equals nothing."""
 
     named: bool = False  # an explicit StateMachineName
+    follows: Any = False  # FollowRevisions
     state_machine_type: Any = "STANDARD"
     role_arn: Any = None
     tags: dict[str, str] | None = field(default_factory=dict)  # None: unknown
@@ -269,10 +273,11 @@ class Previous:
     @classmethod
     def of(cls, old: Any) -> Previous:
         if not isinstance(old, Mapping):
-            return cls(state_machine_type=_UNKNOWN, role_arn=_UNKNOWN, tags=None)
+            return cls(state_machine_type=_UNKNOWN, role_arn=_UNKNOWN, tags=None, follows=_UNKNOWN)
         old_tags = _old_value(old, "Tags", ())
         return cls(
             named=isinstance(old.get("StateMachineName"), str) and bool(old["StateMachineName"]),
+            follows=_old_value(old, "FollowRevisions", False),
             state_machine_type=_old_value(old, "StateMachineType", "STANDARD"),
             role_arn=_old_value(old, "RoleArn", None),
             tags=None if old_tags is _UNKNOWN else dict(old_tags),

@@ -151,6 +151,15 @@ def merge_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def union(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Statements granting what `first` and `second` grant, merged."""
+    listed = [
+        {**s, "Resource": s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]}
+        for s in (*first, *second)
+    ]
+    return merge_statements(listed)
+
+
 def role_policy(
     grants: list[TaskGrant],
     *,

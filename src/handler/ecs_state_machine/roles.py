@@ -55,30 +55,39 @@ class Roles:
             raise
 
     def ensure(
-        self, name: str, req: Request, wanted: Wanted, *, read_first: bool = False
-    ) -> tuple[str, bool]:
-        """The role `name` as `wanted`, and whether this call created it. It is created, or, when it
-        exists (an update, or an earlier try of this request), adopted and brought up to date. With
-        `read_first` (an update in place) it is read rather than created first."""
+        self, name: str, req: Request, wanted: Wanted, *, read_first: bool = False, may_create: bool = True
+    ) -> tuple[str, bool, int | None]:
+        """The role `name` as `wanted`, whether this call created it, and how many managed policies
+        it has now. It is created, or, when it exists (an update, or an earlier try of this
+        request), adopted and brought up to date. With `read_first` (an update in place) it is read
+        rather than created first; without `may_create` a missing role is an error (the follower
+        moves state machines, it does not make them)."""
         found = self.get(name) if read_first else None
         created = False
         before: int | None = 0
+        if found is None and not may_create:
+            raise ProviderError(f"IAM role {name} is gone; update the stack to make it again.")
         if found is None:
             found = self._create(name, wanted)
             created = found is not None
         if found is None or not created:
             found, before = self._adopt(name, req, wanted, found)
         try:
-            self._write_policy(name, wanted.policy, created)
-            if wanted.managed or before != 0:
-                self.managed.sync(name, wanted.managed, wanted.tags, fresh=created)
-            if before is None or before > len(wanted.managed):
-                self._count(name, len(wanted.managed))  # lowered once the parts are gone
+            self.write(name, wanted, created=created, before=before)
         except BaseException:
             if created:
                 self.delete(name, parts=len(wanted.managed))
             raise
-        return str(found["Arn"]), created
+        return str(found["Arn"]), created, len(wanted.managed)
+
+    def write(self, name: str, wanted: Wanted, *, created: bool, before: int | None) -> None:
+        """The role's permissions as wanted: its inline policy and its managed policies. `before`:
+        how many managed policies it had (None: it cannot say, so they are looked for)."""
+        self._write_policy(name, wanted.policy, created)
+        if wanted.managed or before != 0:
+            self.managed.sync(name, wanted.managed, wanted.tags, fresh=created)
+        if before is None or before > len(wanted.managed):
+            self._count(name, len(wanted.managed))  # lowered once the parts are gone
 
     def _create(self, name: str, wanted: Wanted) -> dict[str, Any] | None:
         """Create the role; None if a role of that name exists already."""

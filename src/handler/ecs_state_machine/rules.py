@@ -62,6 +62,13 @@ def check_properties(props: Properties, place: Place, settings: Settings) -> Non
         )
     if props.logging and props.logging.log_group_arn:
         check_log_group(props.logging.log_group_arn, place, settings)
+    if props.follow_revisions and not settings.follow_table:
+        raise PropertyError(
+            "FollowRevisions",
+            True,
+            "needs the provider stack's follower, which this provider lacks (no FOLLOW_TABLE)",
+            "Update the provider stack to this version, or remove FollowRevisions.",
+        )
     if settings.permissions_boundary and props.role_permissions_boundary not in (
         None,
         settings.permissions_boundary,

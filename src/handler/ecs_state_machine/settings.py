@@ -27,6 +27,7 @@ class Settings:
     task_role_pattern: str = "*"
     log_group_pattern: str = LOG_GROUP_PATTERN_DEFAULT
     credentials_role_patterns: tuple[str, ...] = ()  # whole role ARNs; empty: Credentials is refused
+    follow_table: str | None = None  # the follower's DynamoDB table; None: FollowRevisions is refused
     allowed_response_hosts: tuple[str, ...] = ()  # beyond CloudFormation's own (tests only)
     sam_local: bool = False
 
@@ -46,6 +47,7 @@ class Settings:
             task_role_pattern=(env.get("TASK_ROLE_PATTERN") or "*").strip() or "*",
             log_group_pattern=(env.get("LOG_GROUP_PATTERN") or LOG_GROUP_PATTERN_DEFAULT).strip(),
             credentials_role_patterns=_listed(env.get("CREDENTIALS_ROLE_PATTERN")),
+            follow_table=(env.get("FOLLOW_TABLE") or "").strip() or None,
             allowed_response_hosts=hosts,
             sam_local=bool(env.get("AWS_SAM_LOCAL")),
         )

@@ -95,7 +95,9 @@ class StateMachines:
             raise
         return True
 
-    def update(self, arn: str, docs: Documents, role_arn: str) -> None:
+    def update(self, arn: str, docs: Documents, role_arn: str | None) -> None:
+        """Write the definition and configuration (and the role, unless None: the follower moves a
+        state machine to another revision and never hands it a role)."""
         self.aws.call(
             "stepfunctions",
             "update_state_machine",
@@ -103,7 +105,7 @@ class StateMachines:
             propagation=True,
             stateMachineArn=arn,
             definition=docs.definition,
-            roleArn=role_arn,
+            **({"roleArn": role_arn} if role_arn else {}),
             loggingConfiguration=docs.logging,
             tracingConfiguration=docs.tracing,
         )

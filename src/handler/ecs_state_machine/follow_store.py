@@ -1,0 +1,258 @@
+"""What follows which task definition families (FollowRevisions), in the provider stack's DynamoDB
+table (FOLLOW_TABLE), written only by the provider and its follower.
+
+- One item per following state machine (pk "machine", sk its ARN): the stack and logical id of its
+  resource, the properties CloudFormation last deployed it with (the follower plans from exactly
+  those, so a later Update of the resource renders exactly what the follower rendered), the
+  revisions it was last made from and the role policy that was written, all compressed.
+- One item per followed family and state machine (pk "family#<family>", sk the ARN): an event for a
+  family costs one Query, however many state machines the account has.
+- A lease on the machine item (lease_owner, lease_expires): whoever writes a state machine and its
+  role (a CloudFormation Update, the follower) holds it, so the definition and the policy never end
+  up from two different moves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .aws import AwsError
+from .errors import ProviderError
+
+if TYPE_CHECKING:
+    from .aws import Aws
+
+MACHINE = "machine"
+LEASE_SECONDS = 330  # longer than either function may run (300 s)
+ITEM_LIMIT = 350_000  # DynamoDB takes 400 KB per item; room is kept for the lease and the keys
+
+
+class Busy(ProviderError):
+    """Someone else is moving the state machine right now."""
+
+    category = "busy"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A following state machine, as the provider last deployed it."""
+
+    arn: str
+    stack_id: str
+    logical_id: str
+    properties: dict[str, Any]
+    families: tuple[str, ...]
+    revisions: tuple[str, ...]
+    policy: dict[str, Any]
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 9)
+
+
+def _unpack(value: Any) -> Any:
+    raw = value.value if hasattr(value, "value") else value  # boto3's Binary, or bytes
+    return json.loads(zlib.decompress(bytes(raw)).decode())
+
+
+def packed_size(properties: dict[str, Any], policy: dict[str, Any]) -> int:
+    return len(_pack(properties)) + len(_pack(policy))
+
+
+class FollowStore:
+    def __init__(self, aws: Aws, table: str, clock: Any = time.time) -> None:
+        self.aws = aws
+        self.table = table
+        self.clock = clock
+
+    # ------------------------------------------------------------------ finding followers
+    def followers(self, family: str) -> list[str]:
+        """The state machines that follow `family` (one Query)."""
+        return [item["sk"] for item in self._query(f"family#{family}")]
+
+    def machines(self) -> list[str]:
+        """Every following state machine (the sweep)."""
+        return [item["sk"] for item in self._query(MACHINE) if "properties" in item]
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ProjectionExpression": "sk, properties" if pk == MACHINE else "sk",
+        }
+        while True:
+            page = self.aws.call("dynamodb", "query", f"finding what follows {pk}", **kwargs)
+            found.extend(_plain(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ the lease
+    def acquire(self, arn: str, owner: str, *, create: bool = False) -> Spec | None:
+        """Hold the lease of `arn`'s item; its spec (None: no item, or, with `create`, none yet).
+        Raises Busy if another holder's lease has not expired."""
+        now = int(self.clock())
+        condition = "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me"
+        if not create:
+            condition = f"attribute_exists(sk) AND ({condition})"
+        try:
+            answer = self.aws.call(
+                "dynamodb",
+                "update_item",
+                f"taking the lease of {arn}",
+                TableName=self.table,
+                Key=_key(MACHINE, arn),
+                UpdateExpression="SET lease_owner = :me, lease_expires = :until",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={
+                    ":me": {"S": owner},
+                    ":now": {"N": str(now)},
+                    ":until": {"N": str(now + LEASE_SECONDS)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except AwsError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise
+            if not create and self._get(arn) is None:
+                return None
+            raise Busy(
+                f"State machine {arn.rsplit(':', 1)[-1]} is being moved by another request; try again."
+            ) from None
+        return _spec(arn, _plain(answer.get("Attributes", {})))
+
+    def release(self, arn: str, owner: str) -> None:
+        """Give the lease back (if still held); never raises: it expires anyway."""
+        with contextlib.suppress(AwsError):
+            self.aws.call(
+                "dynamodb",
+                "update_item",
+                f"releasing the lease of {arn}",
+                TableName=self.table,
+                Key=_key(MACHINE, arn),
+                UpdateExpression="REMOVE lease_owner, lease_expires",
+                ConditionExpression="lease_owner = :me",
+                ExpressionAttributeValues={":me": {"S": owner}},
+            )
+
+    def _get(self, arn: str) -> dict[str, Any] | None:
+        item = self.aws.call(
+            "dynamodb", "get_item", f"reading {arn}", TableName=self.table, Key=_key(MACHINE, arn)
+        ).get("Item")
+        return _plain(item) if item else None
+
+    # ------------------------------------------------------------------ writing
+    def save(self, spec: Spec, owner: str, previous: tuple[str, ...] = ()) -> None:
+        """Record `spec` (the lease given back in the same write), and index its families; `previous`:
+        the families it followed before, whose index items it no longer needs are removed."""
+        self.aws.call(
+            "dynamodb",
+            "update_item",
+            f"recording what {spec.arn} follows",
+            TableName=self.table,
+            Key=_key(MACHINE, spec.arn),
+            UpdateExpression=(
+                "SET stack_id = :stack, logical_id = :logical, properties = :properties, families = :families, "
+                "revisions = :revisions, policy = :policy REMOVE lease_owner, lease_expires"
+            ),
+            ConditionExpression="attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires < :now",
+            ExpressionAttributeValues={
+                ":stack": {"S": spec.stack_id},
+                ":logical": {"S": spec.logical_id},
+                ":properties": {"B": _pack(spec.properties)},
+                ":families": {"S": json.dumps(list(spec.families))},
+                ":revisions": {"S": json.dumps(list(spec.revisions))},
+                ":policy": {"B": _pack(spec.policy)},
+                ":me": {"S": owner},
+                ":now": {"N": str(int(self.clock()))},
+            },
+        )
+        added = [f for f in spec.families if f not in previous]
+        removed = [f for f in previous if f not in spec.families]
+        self._index(spec.arn, added, removed)
+
+    def moved(self, spec: Spec, revisions: tuple[str, ...], policy: dict[str, Any], owner: str) -> None:
+        """The follower moved `spec`'s state machine: record what it was made from, lease given back."""
+        self.aws.call(
+            "dynamodb",
+            "update_item",
+            f"recording the move of {spec.arn}",
+            TableName=self.table,
+            Key=_key(MACHINE, spec.arn),
+            UpdateExpression="SET revisions = :revisions, policy = :policy REMOVE lease_owner, lease_expires",
+            ConditionExpression="lease_owner = :me",
+            ExpressionAttributeValues={
+                ":revisions": {"S": json.dumps(list(revisions))},
+                ":policy": {"B": _pack(policy)},
+                ":me": {"S": owner},
+            },
+        )
+
+    def forget(self, arn: str) -> None:
+        """`arn` follows nothing any more: its item and its index items go."""
+        item = self._get(arn)
+        if item is None:
+            return
+        families = json.loads(item.get("families") or "[]")
+        self._index(arn, [], families)
+        self.aws.call(
+            "dynamodb",
+            "delete_item",
+            f"forgetting what {arn} follows",
+            TableName=self.table,
+            Key=_key(MACHINE, arn),
+        )
+
+    def _index(self, arn: str, added: list[str], removed: list[str]) -> None:
+        requests = [{"PutRequest": {"Item": _key(f"family#{f}", arn)}} for f in added] + [
+            {"DeleteRequest": {"Key": _key(f"family#{f}", arn)}} for f in removed
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.table: requests[start : start + 25]}
+            for _attempt in range(5):
+                answer = self.aws.call(
+                    "dynamodb",
+                    "batch_write_item",
+                    f"indexing the families {arn} follows",
+                    RequestItems=pending,
+                )
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                self.aws.pause(0.2)
+            if pending:
+                raise ProviderError("DynamoDB kept refusing the follower's index writes; deploy again.")
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed attributes as plain values (S, N, B only: all this table holds)."""
+    plain: dict[str, Any] = {}
+    for name, typed in item.items():
+        ((kind, value),) = typed.items()
+        plain[name] = int(value) if kind == "N" else value
+    return plain
+
+
+def _spec(arn: str, item: dict[str, Any]) -> Spec | None:
+    if "properties" not in item:
+        return None
+    return Spec(
+        arn=arn,
+        stack_id=str(item["stack_id"]),
+        logical_id=str(item["logical_id"]),
+        properties=_unpack(item["properties"]),
+        families=tuple(json.loads(item["families"])),
+        revisions=tuple(json.loads(item["revisions"])),
+        policy=_unpack(item["policy"]),
+    )

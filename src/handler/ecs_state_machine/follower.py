@@ -1,0 +1,196 @@
+"""The follower: keeps each state machine deployed with FollowRevisions on the newest ACTIVE revision
+of its families, its role exact, between deploys.
+
+It learns of new and removed revisions from ECS's CloudTrail events (RegisterTaskDefinition,
+DeregisterTaskDefinition, DeleteTaskDefinitions, as EventBridge delivers them) and from a scheduled
+sweep that heals what an event missed. An event only says which families to look at: the follower
+always plans from the properties the resource was last deployed with and the revisions ECS has
+*now*, with the provider's own plan, so duplicate and out-of-order events converge, a revision that
+would not deploy is refused with the Reason a deploy gives, and a later CloudFormation Update renders
+exactly what the follower wrote.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .deploy import Deployment
+from .errors import ProviderError
+from .follow_store import Busy, FollowStore, Spec
+from .log import child_logger
+from .plan import make_plan
+from .properties import parse
+from .request import Request
+from .roles import Roles
+from .state_machines import StateMachines
+from .values import NAME
+
+if TYPE_CHECKING:
+    from .arn import Place
+    from .aws import Aws
+    from .settings import Settings
+
+logger = child_logger()
+
+ECS_CALLS = ("RegisterTaskDefinition", "DeregisterTaskDefinition", "DeleteTaskDefinitions")
+OUTCOMES = ("moved", "unchanged", "failed", "busy", "gone")
+
+
+def _family(text: Any) -> str | None:
+    """The family of `family`, `family:revision` or a task definition ARN."""
+    if not isinstance(text, str):
+        return None
+    name = text.rsplit("/", 1)[-1].split(":", 1)[0] if text.startswith("arn:") else text.split(":", 1)[0]
+    return name if NAME.match(name) else None
+
+
+def families_in(event: Any, place: Place) -> tuple[str, ...] | None:
+    """The families an ECS CloudTrail event names; None if the event is not one (another source,
+    account or region, or not a task definition call)."""
+    if not isinstance(event, dict) or event.get("source") != "aws.ecs":
+        return None
+    detail = event.get("detail")
+    if event.get("detail-type") != "AWS API Call via CloudTrail" or not isinstance(detail, dict):
+        return None
+    if detail.get("eventSource") != "ecs.amazonaws.com" or detail.get("eventName") not in ECS_CALLS:
+        return None
+    if event.get("account") != place.account or event.get("region") != place.region:
+        return None
+    if detail.get("errorCode"):
+        return ()  # the call failed: no revision changed
+    given = detail.get("requestParameters")
+    parameters: dict[str, Any] = given if isinstance(given, dict) else {}
+    named: list[Any] = {
+        "RegisterTaskDefinition": [parameters.get("family")],
+        "DeregisterTaskDefinition": [parameters.get("taskDefinition")],
+        "DeleteTaskDefinitions": list(parameters.get("taskDefinitions") or []),
+    }[detail["eventName"]]
+    return tuple(dict.fromkeys(f for f in map(_family, named) if f))
+
+
+def is_sweep(event: Any) -> bool:
+    return (
+        isinstance(event, dict)
+        and event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+    )
+
+
+class Follower:
+    def __init__(
+        self,
+        aws: Aws,
+        place: Place,
+        settings: Settings,
+        store: FollowStore,
+        *,
+        count: Callable[[str, int], None] = lambda _name, _value: None,
+        request_id: str = "",
+    ) -> None:
+        self.aws, self.place, self.settings, self.store = aws, place, settings, store
+        self.roles = Roles(aws, settings.role_path)
+        self.machines = StateMachines(aws)
+        self.count = count
+        self.request_id = request_id or uuid.uuid4().hex
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        """An EventBridge event: a sweep, or an ECS task definition call. Raises Busy, after doing
+        everything else, if a state machine was being moved by someone else (Lambda retries the event)."""
+        if is_sweep(event):
+            self.count("Sweeps", 1)
+            outcomes = self._reconcile_all(self.store.machines())
+            return {"sweep": True, **outcomes}
+        families = families_in(event, self.place)
+        if families is None:
+            logger.info("event ignored: not an ECS task definition call of this account and region")
+            self.count("IgnoredEvents", 1)
+            return {"ignored": True}
+        self.count("FollowEvents", 1)
+        arns = list(dict.fromkeys(arn for family in families for arn in self.store.followers(family)))
+        outcomes = self._reconcile_all(arns)
+        if outcomes["busy"]:
+            raise Busy(
+                f"{outcomes['busy']} state machine(s) were being moved by another request; retrying the event"
+            )
+        return {"families": list(families), **outcomes}
+
+    def _reconcile_all(self, arns: list[str]) -> dict[str, int]:
+        outcomes: Counter[str] = Counter({name: 0 for name in OUTCOMES})
+        for arn in arns:
+            outcomes[self.reconcile(arn)] += 1
+        self.count("Follows", outcomes["moved"])
+        self.count("FollowFailures", outcomes["failed"])
+        return dict(outcomes)
+
+    def reconcile(self, arn: str) -> str:
+        """Bring `arn` to the newest ACTIVE revisions of its families: 'moved', 'unchanged',
+        'failed' (left as it was, the Reason logged), 'busy' or 'gone'."""
+        owner = f"follower:{self.request_id}:{uuid.uuid4().hex[:8]}"
+        try:
+            spec = self.store.acquire(arn, owner)
+            if spec is None:
+                self.store.release(arn, owner)
+                return "gone"
+            return self._move(spec, owner)
+        except Busy:
+            return "busy"
+        except ProviderError as err:
+            self.store.release(arn, owner)
+            logger.warning(
+                "not followed: the state machine was left as it was",
+                extra={"state_machine": arn, "reason": err.reason, "error_category": err.category},
+            )
+            return "failed"
+        except Exception:
+            self.store.release(arn, owner)
+            logger.exception("not followed: unexpected error", extra={"state_machine": arn})
+            return "failed"
+
+    def _move(self, spec: Spec, owner: str) -> str:
+        props = parse(spec.properties)
+        plan = make_plan(props, self.place, self.aws, self.settings)
+        if plan.revisions == spec.revisions:
+            self.store.release(spec.arn, owner)
+            return "unchanged"
+        request = Request(
+            "Update",
+            spec.stack_id,
+            owner,
+            spec.logical_id,
+            physical_id=spec.arn,
+            properties=spec.properties,
+            old_properties=spec.properties,
+        )
+        deployment = Deployment(
+            self.roles,
+            self.machines,
+            self.settings,
+            request,
+            props,
+            plan,
+            report_id=lambda _id: None,
+            timed_out=lambda: False,
+        )
+        deployment.follow(spec.arn, spec.policy)
+        self.store.moved(spec, plan.revisions, plan.policy_for(spec.arn), owner)
+        for old, new in _changes(spec.revisions, plan.revisions):
+            logger.info(
+                "followed",
+                extra={
+                    "state_machine": spec.arn,
+                    "family": _family(new or old),
+                    "old_revision": old,
+                    "new_revision": new,
+                },
+            )
+        return "moved"
+
+
+def _changes(before: tuple[str, ...], after: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
+    """(old, new) revision ARN per family that changed."""
+    old = {_family(arn): arn for arn in before}
+    new = {_family(arn): arn for arn in after}
+    return [(old.get(f), new.get(f)) for f in dict.fromkeys([*old, *new]) if old.get(f) != new.get(f)]

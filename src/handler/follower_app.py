@@ -1,0 +1,48 @@
+"""Lambda entry point of the follower (FollowRevisions): wiring only.
+
+EventBridge invokes it with ECS's CloudTrail events for task definitions, and on a schedule for a
+sweep; `Follower` does the work. Powertools Metrics (EMF, in the function's log) counts events,
+sweeps, follows and failures. An event while a state machine is being moved by someone else raises
+after everything else is done, so Lambda retries it (asynchronous invocations are retried twice).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ecs_state_machine.arn import place_of
+from ecs_state_machine.aws import Aws, Deadline
+from ecs_state_machine.follow_store import FollowStore
+from ecs_state_machine.follower import Follower
+from ecs_state_machine.log import SERVICE
+from ecs_state_machine.settings import Settings
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EcsStateMachine", service=SERVICE
+)
+
+
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = Settings.from_environment(os.environ)
+    if not settings.follow_table:
+        logger.error("FOLLOW_TABLE is not set: the follower has nothing to follow")
+        return {"ignored": True}
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    aws = Aws(Deadline(remaining))
+    follower = Follower(
+        aws,
+        place_of(getattr(context, "invoked_function_arn", None), None),
+        settings,
+        FollowStore(aws, settings.follow_table),
+        count=lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value),
+        request_id=str(getattr(context, "aws_request_id", "") or ""),
+    )
+    summary = follower.handle(event)
+    logger.info("follower done", extra=summary)
+    return summary
