@@ -4,6 +4,7 @@ A team has an ECS task family, a cluster and a network. CloudFormation adds a
 Custom::EcsStateMachine to their stack: the provider (in its own process, called as Lambda calls
 it) resolves the task definition, makes a role and a state machine, and answers CloudFormation over
 HTTPS. The state machine runs the task with a command; a new revision is rolled out by an update;
+with FollowRevisions the next revision reaches it through the follower alone, with no stack update;
 the stack is deleted and nothing is left.
 
 Run with ``python -m demo`` from the repository root (``make demo``). Exits non-zero if a step fails.
@@ -22,10 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit import readback, stacks
+from testkit import cloudtrail, readback, stacks
 from testkit.cloudformation import Delivery as Step
 from testkit.cloudformation import Operation, Player, new_stack_id
 from testkit.estate import (
+    FOLLOW_TABLE,
     PROVIDER_ROLE_PATH,
     Estate,
     build_estate,
@@ -33,7 +35,7 @@ from testkit.estate import (
     provider_leftovers,
     substitute,
 )
-from testkit.lambda_runner import LambdaFunction
+from testkit.lambda_runner import LambdaFunction, read_function_settings
 from testkit.listener import Listener
 from testkit.moto_server import MotoServer
 from testkit.tls import make_tls_material
@@ -87,6 +89,7 @@ class Demo:
         self.moto: MotoServer | None = None
         self.listener: Listener | None = None
         self.function: LambdaFunction | None = None
+        self.follower: LambdaFunction | None = None
         self.world: Estate | None = None
         self.resource: Player | None = None
         self.execution_seconds = 0.0
@@ -106,11 +109,20 @@ class Demo:
         say(
             f"ResponseURL endpoint     https://127.0.0.1:{self.listener.port}  (certificate from a throwaway CA)"
         )
+        self.follower = LambdaFunction(
+            endpoint_url=self.moto.endpoint_url,
+            ca_file=tls.ca_file,
+            log_file=self.workdir / "follower.log",
+            function_name="ecs-state-machine-follower",
+            settings=read_function_settings(handler="follower_app.lambda_handler"),
+            environment={"FOLLOW_TABLE": FOLLOW_TABLE},
+        )
         say(f"provider function        {self.function.arn}")
         say(
             f"                         src/handler/{self.function.settings.handler}, "
             f"timeout {self.function.settings.timeout_seconds:.0f} s, own process, SSL_CERT_FILE = that CA"
         )
+        say(f"follower function        {self.follower.arn}  (src/handler/{self.follower.settings.handler})")
 
     # 2
     def existing_workload(self) -> None:
@@ -217,6 +229,48 @@ class Demo:
         )
 
     # 6
+    def follow(self) -> None:
+        assert self.moto and self.resource and self.world and self.follower and self.resource.properties
+        arn = self.resource.physical_id or ""
+        operation = self.resource.update_operation({**self.resource.properties, "FollowRevisions": "true"})
+        say("CloudFormation turns FollowRevisions on (one Update); then no stack update at all:")
+        expect(
+            operation.outcome == "UPDATE_COMPLETE",
+            "the Update that turns FollowRevisions on failed",
+            operation,
+        )
+        revision = self.world.register_revision("v4")
+        say(f"a pipeline registers     {short(revision)}")
+        say("EventBridge delivers ECS's RegisterTaskDefinition (a CloudTrail event) to the follower")
+        invocation = self.follower.invoke(cloudtrail.registered(revision))
+        expect(not invocation.failed, f"the follower failed: {invocation.error}")
+        say(f"follower                 {json.dumps(invocation.result)}")
+        expect(invocation.result.get("moved") == 1, "the follower did not move the state machine")
+        machine = readback.state_machine(self.moto, arn)
+        parameters = readback.run_task_states(machine["definition"])[0]["Parameters"]
+        passed = readback.allowed_resources(
+            readback.role(self.moto, machine["roleArn"])["policies"], "ecs:RunTask"
+        )
+        say(
+            f"state machine now runs   {parameters['TaskDefinition']}; its role may run {', '.join(sorted(passed))}"
+        )
+        expect(parameters["TaskDefinition"] == revision, "the definition did not follow")
+        execution = readback.run_execution(self.moto, arn, {"command": ["echo", "followed"]})
+        expect(
+            execution["status"] == "SUCCEEDED",
+            readback.execution_failure(self.moto, execution["executionArn"]),
+        )
+        latest = [
+            t
+            for t in readback.tasks(self.moto, self.world.cluster_name)
+            if t["taskDefinitionArn"] == revision
+        ]
+        say(
+            f"execution                {GREEN}SUCCEEDED{RESET}: ECS ran {short(revision)} ({len(latest)} task)"
+        )
+        expect(len(latest) == 1, "the execution did not run the new revision")
+
+    # 7
     def delete(self) -> None:
         assert self.resource
         say("events/delete.json")
@@ -224,17 +278,22 @@ class Demo:
         response_summary(operation.first)
         expect(operation.outcome == "DELETE_COMPLETE", "the Delete failed", operation)
 
-    # 7
+    # 8
     def nothing_left(self) -> None:
         assert self.moto
         left = provider_leftovers(self.moto)
         say(f"roles (path {PROVIDER_ROLE_PATH})  {', '.join(left['roles']) or 'none'}")
         say(f"state machines                  {', '.join(left['state_machines']) or 'none'}")
+        followed = self.moto.client("dynamodb").scan(TableName=FOLLOW_TABLE)["Count"]
+        say(f"follower records                {followed or 'none'}")
         expect(left == {"roles": [], "state_machines": []}, "the provider left resources behind")
+        expect(followed == 0, "the follower's records of the resource were left behind")
 
     def close(self) -> None:
         if self.function:
             self.function.close()
+        if self.follower:
+            self.follower.close()
         if self.listener:
             self.listener.stop()
         if self.moto:
@@ -254,6 +313,7 @@ def main() -> int:
         ("CloudFormation creates the Custom::EcsStateMachine", demo.create),
         ("Run it: an execution with a command", demo.run),
         ("A new revision is registered; CloudFormation updates the resource", demo.update),
+        ("FollowRevisions: the next revision arrives without a stack update", demo.follow),
         ("CloudFormation deletes the resource", demo.delete),
         ("Nothing is left", demo.nothing_left),
     ]
@@ -290,7 +350,8 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"{GREEN}{BOLD}PASS{RESET}: {passed}/{len(steps)} steps in {elapsed:.1f} s: created, ran "
-        f"(task in {demo.execution_seconds:.1f} s), updated and deleted a Custom::EcsStateMachine, nothing left."
+        f"(task in {demo.execution_seconds:.1f} s), updated, followed a new revision and deleted a "
+        "Custom::EcsStateMachine, nothing left."
     )
     return 0
 

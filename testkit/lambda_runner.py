@@ -59,11 +59,15 @@ def _template_loader() -> Any:
     return Loader
 
 
-def read_function_settings(template: Path = TEMPLATE) -> FunctionSettings:
-    """Handler, Timeout, MemorySize and literal environment variables of the provider function.
+def read_function_settings(
+    template: Path = TEMPLATE, handler: str = "app.lambda_handler"
+) -> FunctionSettings:
+    """Handler, Timeout, MemorySize and literal environment variables of the function whose
+    handler is `handler` (the provider's by default; ``follower_app.lambda_handler`` for the
+    follower).
 
-    Reads the SAM template's ``Globals.Function`` and the function whose ``CodeUri`` is
-    ``src/handler``; falls back to defaults when there is no template.
+    Reads the SAM template's ``Globals.Function`` and that function (else the one whose ``CodeUri``
+    is ``src/handler``); falls back to defaults when there is no template.
     """
     settings = FunctionSettings()
     if not template.exists():
@@ -77,8 +81,15 @@ def read_function_settings(template: Path = TEMPLATE) -> FunctionSettings:
         if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function"
     ]
     chosen = next(
-        (p for p in functions if str(p.get("CodeUri") or "").rstrip("/") in ("src/handler", "./src/handler")),
-        functions[0] if len(functions) == 1 else None,
+        (p for p in functions if p.get("Handler") == handler),
+        next(
+            (
+                p
+                for p in functions
+                if str(p.get("CodeUri") or "").rstrip("/") in ("src/handler", "./src/handler")
+            ),
+            functions[0] if len(functions) == 1 else None,
+        ),
     )
     if chosen is None:
         return settings

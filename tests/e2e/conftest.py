@@ -12,7 +12,7 @@ import pytest
 from testkit import stacks
 from testkit.cloudformation import Player, new_stack_id
 from testkit.estate import Estate, build_estate
-from testkit.lambda_runner import LambdaFunction
+from testkit.lambda_runner import LambdaFunction, read_function_settings
 from testkit.listener import Listener
 from testkit.moto_server import MotoServer
 from testkit.tls import TlsMaterial, make_tls_material
@@ -50,6 +50,23 @@ def provider(
         ca_file=tls.ca_file,
         log_file=workdir / "provider.log",
         environment=stacks.provider_environment(listener.host_and_port),
+    )
+    yield function
+    function.close()
+
+
+@pytest.fixture(scope="session")
+def follower(moto: MotoServer, tls: TlsMaterial, workdir: Path) -> Iterator[LambdaFunction]:
+    """The follower function (FollowRevisions), in its own Lambda-like process."""
+    from testkit.estate import FOLLOW_TABLE
+
+    function = LambdaFunction(
+        endpoint_url=moto.endpoint_url,
+        ca_file=tls.ca_file,
+        log_file=workdir / "follower.log",
+        function_name="ecs-state-machine-follower",
+        settings=read_function_settings(handler="follower_app.lambda_handler"),
+        environment={"FOLLOW_TABLE": FOLLOW_TABLE},
     )
     yield function
     function.close()
