@@ -9,7 +9,9 @@
 5. 50 concurrent Creates with 20% of HTTP attempts throttled;
 6. the deployment package against crhelper + powertools alone;
 7. a Definition of 150 task states over 100 families: deployed within IAM's limits, its calls against
-   the minimum, and its task definitions resolved at once, against one after another.
+   the minimum, and its task definitions resolved at once, against one after another;
+8. the follower (FollowRevisions) with 200 followed state machines: calls per event against the
+   minimum, and the time from a registration event to an execution running the new revision.
 
 Everything runs against one moto server in its own process on a free loopback port; handler processes
 reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/results.json.
@@ -17,8 +19,8 @@ reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/result
 Environment: BENCH_HANDLER_DIR (code under test, default src/handler), BENCH_SKIP_BUILD=1 (no
 package figure: it reads PyPI), BENCH_REPEATS (cold start samples, 15), BENCH_ROUNDS (lifecycle
 rounds, 9), BENCH_PROPAGATION_REPEATS (5), BENCH_SCALE_REQUESTS (50), BENCH_SCALE_CONCURRENCY (10),
-BENCH_LARGE_ROUNDS (3), BENCH_KEEP=1 (keep the scratch directory with every process's log),
-BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, package).
+BENCH_LARGE_ROUNDS (3), BENCH_FOLLOW_ROUNDS (5), BENCH_KEEP=1 (keep the scratch directory with every process's log),
+BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, package).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, large, lifecycle, package, propagation, scale
+from bench import coldstart, follow, large, lifecycle, package, propagation, scale
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
 from testkit.estate import build_estate
@@ -138,6 +140,13 @@ def _notes(by_name: dict[str, Figure], details: dict[str, Any]) -> list[str]:
             f"Create {sample['calls']} calls (minimum {sample['minimum']}), Delete {sample['delete_calls']} calls; "
             f"resolution {sample['resolution_s']:.2f} s against {sample['sequential_s']:.2f} s one after another"
         )
+    if "follow" in details:
+        sample = details["follow"]["samples"][-1]
+        notes.append(f"follow: a move's calls: {', '.join(sample['call_list'])}")
+        sweep = details["follow"]["sweep"]
+        notes.append(
+            f"follow: the sweep made {sweep['calls']} calls in {sweep['wall_s']} s: {sweep['returned']}"
+        )
     if isinstance(details.get("package"), dict):
         package_details = details["package"]
         figure = by_name["package_zip"]
@@ -210,6 +219,12 @@ def main() -> int:
                 found, details["large"] = large.run(bench, world, _setting("BENCH_LARGE_ROUNDS", 3))
                 figures += found
                 print(f"  large: {time.perf_counter() - step:.0f} s", flush=True)
+
+            if _wanted("follow"):
+                step = time.perf_counter()
+                found, details["follow"] = follow.run(bench, world, _setting("BENCH_FOLLOW_ROUNDS", 5))
+                figures += found
+                print(f"  follow: {time.perf_counter() - step:.0f} s", flush=True)
 
         if os.environ.get("BENCH_SKIP_BUILD") == "1":
             details["package"] = "skipped (BENCH_SKIP_BUILD=1)"

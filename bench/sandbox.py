@@ -99,7 +99,8 @@ class Bench:
         self.moto.stop()
 
     def function(self, target: str = "provider", name: str | None = None) -> LambdaFunction:
-        """A function whose handler process runs ``target`` ("provider" or "minimal") under the shim."""
+        """A function whose handler process runs ``target`` ("provider", "follower" or "minimal") under
+        the shim."""
         label = name or f"{target}-{len(self.functions)}"
         function = LambdaFunction(
             endpoint_url=self.moto.endpoint_url,

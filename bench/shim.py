@@ -67,12 +67,17 @@ TARGET = os.environ.get("BENCH_TARGET", "provider")
 if TARGET == "provider":
     import app as _provider
 
-    def _run(event: dict[str, Any], context: Any, control: dict[str, Any]) -> None:
+    def _run(event: dict[str, Any], context: Any, control: dict[str, Any]) -> Any:
         _provider.lambda_handler(event, context)
+elif TARGET == "follower":
+    import follower_app as _follower
+
+    def _run(event: dict[str, Any], context: Any, control: dict[str, Any]) -> Any:
+        return _follower.lambda_handler(event, context)
 else:
     import bench_minimal as _minimal
 
-    def _run(event: dict[str, Any], context: Any, control: dict[str, Any]) -> None:
+    def _run(event: dict[str, Any], context: Any, control: dict[str, Any]) -> Any:
         _minimal.handle(event, context, control.get("documents") or {})
 
 
@@ -82,10 +87,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if control.get("noop"):
         return {"ready": True}
     started = time.perf_counter()
-    _run(event["event"], context, control)
+    returned = _run(event["event"], context, control)
     wall = time.perf_counter() - started
     return {
         "wall_s": wall,
+        "returned": returned,
         "calls": list(INJECTOR.log),
         "attempts": sum(INJECTOR.attempts.values()),
         "injected": sum(1 for entry in INJECTOR.timeline if entry[2]),

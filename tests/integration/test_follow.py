@@ -140,7 +140,7 @@ def test_events_for_families_nobody_follows_cost_one_lookup_and_foreign_events_n
     faults.reset()
     assert follow(cloudtrail.registered(other)) == {
         "families": ["somebody-elses"],
-        **dict.fromkeys(("moved", "unchanged", "failed", "busy", "gone"), 0),
+        **dict.fromkeys(("moved", "unchanged", "failed", "busy", "gone", "later"), 0),
     }
     assert faults.log == ["dynamodb.Query"]
     for foreign in (

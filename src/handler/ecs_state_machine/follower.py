@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .deploy import Deployment
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 logger = child_logger()
 
 ECS_CALLS = ("RegisterTaskDefinition", "DeregisterTaskDefinition", "DeleteTaskDefinitions")
-OUTCOMES = ("moved", "unchanged", "failed", "busy", "gone")
+OUTCOMES = ("moved", "unchanged", "failed", "busy", "gone", "later")
+WORKERS = 8  # state machines reconciled at once
+TIME_FOR_ONE = 20.0  # seconds a reconcile may need; with less left, it waits for the next sweep
 
 
 def _family(text: Any) -> str | None:
@@ -118,9 +121,22 @@ class Follower:
         return {"families": list(families), **outcomes}
 
     def _reconcile_all(self, arns: list[str]) -> dict[str, int]:
+        """Reconcile each of `arns`, several at once (a sweep may cover hundreds); those the time
+        left cannot cover are skipped ('later'): the next sweep takes them."""
         outcomes: Counter[str] = Counter({name: 0 for name in OUTCOMES})
-        for arn in arns:
-            outcomes[self.reconcile(arn)] += 1
+
+        def one(arn: str) -> str:
+            if self.aws.deadline.left() < TIME_FOR_ONE:
+                return "later"
+            return self.reconcile(arn)
+
+        if len(arns) > 1:
+            for service in ("dynamodb", "ecs", "iam", "stepfunctions"):
+                self.aws.client(service)  # made once, before the threads share them
+            with ThreadPoolExecutor(max_workers=min(WORKERS, len(arns)), thread_name_prefix="follow") as pool:
+                outcomes.update(pool.map(one, arns))
+        else:
+            outcomes.update(one(arn) for arn in arns)
         self.count("Follows", outcomes["moved"])
         self.count("FollowFailures", outcomes["failed"])
         return dict(outcomes)
