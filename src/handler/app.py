@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from ecs_state_machine.arn import Place, place_of
 from ecs_state_machine.authenticity import confirm, still_waiting
-from ecs_state_machine.aws import Aws, Deadline
+from ecs_state_machine.aws import Aws, Deadline, caller_place
 from ecs_state_machine.deploy import Outcome
 from ecs_state_machine.errors import ProviderError, Refused
 from ecs_state_machine.lifecycle import Lifecycle
@@ -33,10 +33,7 @@ Operation = Callable[[Lifecycle, Request], Outcome | None]
 
 def _place(request: Request, context: Any, aws: Aws, settings: Settings) -> Place:
     if settings.sam_local:
-        # `sam local invoke` passes a made-up function ARN: ask which account the credentials are for.
-        caller = aws.call("sts", "get_caller_identity", "finding the account of the credentials")
-        partition = caller["Arn"].split(":")[1]
-        return Place(partition, os.environ.get("AWS_REGION", "us-east-1"), caller["Account"])
+        return caller_place(aws)
     return place_of(getattr(context, "invoked_function_arn", None), request.stack_id)
 
 

@@ -74,3 +74,14 @@ def test_a_move_reports_each_family_that_changed():
     before = (ARN.format("a:1"), ARN.format("b:1"))
     after = (ARN.format("a:2"), ARN.format("b:1"), ARN.format("c:1"))
     assert _changes(before, after) == [(ARN.format("a:1"), ARN.format("a:2")), (None, ARN.format("c:1"))]
+
+
+def test_the_sample_events_for_sam_local_invoke_are_what_the_follower_reads():
+    """`sam local invoke FollowerFunction -e events/follow-registered.json` (or follow-sweep.json)."""
+    import json
+    from pathlib import Path
+
+    events = Path(__file__).resolve().parents[2] / "events"
+    registered = json.loads((events / "follow-registered.json").read_text())
+    assert families_in(registered, HERE) == ("hogefuga",)
+    assert is_sweep(json.loads((events / "follow-sweep.json").read_text()))

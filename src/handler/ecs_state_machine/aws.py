@@ -11,6 +11,7 @@ deadline (minus a reserve kept for cleanup and the response) comes near.
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
@@ -23,6 +24,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .arn import Place
 from .errors import ProviderError, error_code, error_message, is_propagation_error, is_transient, translate
 
 # Three attempts per call inside botocore (short bursts); longer trouble is Aws.call's to retry,
@@ -119,6 +121,13 @@ class Aws:
     def pause(self, seconds: float) -> None:
         """Wait `seconds`, never past the deadline's reserve."""
         self._sleep(max(0.0, min(seconds, self.deadline.left())))
+
+
+def caller_place(aws: Aws) -> Place:
+    """Where the credentials act: under `sam local invoke` the function ARN is made up, so the
+    account is asked of STS (the region is the one SAM sets)."""
+    caller = aws.call("sts", "get_caller_identity", "finding the account of the credentials")
+    return Place(caller["Arn"].split(":")[1], os.environ.get("AWS_REGION", "us-east-1"), caller["Account"])
 
 
 def tag_list(tags: dict[str, str], key: str = "key", value: str = "value") -> list[dict[str, str]]:
