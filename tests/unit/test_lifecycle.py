@@ -79,7 +79,7 @@ class FakeAws:
         del self.roles[RoleName]
 
     # Step Functions
-    def create_state_machine(self, name: str, **kw: Any) -> None:
+    def create_state_machine(self, name: str, **kw: Any) -> Any:
         arn = HERE.state_machine_arn(name)
         if arn in self.machines:
             raise missing("StateMachineAlreadyExists")
@@ -88,6 +88,7 @@ class FakeAws:
             "roleArn": kw["roleArn"],
             "tags": {t["key"]: t["value"] for t in kw["tags"]},
         }
+        return {"stateMachineArn": arn}
 
     def describe_state_machine(self, stateMachineArn: str) -> Any:
         if stateMachineArn not in self.machines:
@@ -99,8 +100,9 @@ class FakeAws:
             raise missing("ResourceNotFound")
         return {"tags": [{"key": k, "value": v} for k, v in self.machines[resourceArn]["tags"].items()]}
 
-    def update_state_machine(self, stateMachineArn: str, roleArn: str, **kw: Any) -> None:
+    def update_state_machine(self, stateMachineArn: str, roleArn: str, **kw: Any) -> Any:
         self.machines[stateMachineArn]["roleArn"] = roleArn
+        return {"revisionId": "r2"}
 
     def tag_resource(self, resourceArn: str, tags: list[dict[str, str]]) -> None:
         self.machines[resourceArn]["tags"].update({t["key"]: t["value"] for t in tags})

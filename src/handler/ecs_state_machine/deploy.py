@@ -15,6 +15,7 @@ from .names import role_name_for
 from .properties import Previous
 from .roles import Roles, Wanted
 from .state_machines import StateMachines
+from .versions import VERSIONS_TAG, Publishing, Versions, content_hash, remember
 
 if TYPE_CHECKING:
     from .model import Properties
@@ -83,6 +84,16 @@ class Deployment:
         self.roles, self.machines, self.settings = roles, machines, settings
         self.req, self.props, self.plan = req, props, plan
         self.report_id, self.timed_out = report_id, timed_out
+        previous_alias = Previous.of(req.old_properties).alias if req.request_type == "Update" else None
+        self.publishing = Publishing(
+            Versions(machines.aws),
+            props.publish_version,
+            props.version_description,
+            props.alias_name,
+            props.keep,
+            previous_alias,
+        )
+        self.version_data: dict[str, str] = {}
 
     def new(self, arn: str, *, report: bool = False) -> Outcome:
         """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role.
@@ -118,7 +129,7 @@ class Deployment:
             if existing is None:
                 existing = self._create_state_machine(docs, arn, role_arn, undo, role_created)
             if existing is not None:
-                self.machines.update(arn, docs, role_arn)
+                self._update(arn, docs, role_arn, role_arn)
                 self.machines.tag(arn, self._tags(), self._stale_tags())
             self._check_time()
             return self._outcome(arn, role_arn)
@@ -131,8 +142,18 @@ class Deployment:
     ) -> dict[str, Any] | None:
         """Create it; if it exists (an earlier try of this request made it, or, for a name the stack
         chose, someone did after it was read), the existing one to bring up to date instead."""
-        if self.machines.create(arn, docs, role_arn, self.props.state_machine_type, self._tags()):
+        digest = content_hash(docs, role_arn)
+        tags = {
+            **self._tags(),
+            **({VERSIONS_TAG: remember([], 1, digest)} if self.props.publish_version else {}),
+        }
+        answer = self.machines.create(
+            arn, docs, role_arn, self.props.state_machine_type, tags, publish=self.publishing.args()
+        )
+        if answer is not None:
             undo.machine(arn)
+            self.machines.tags_seen[arn] = tags
+            self._published(arn, answer, digest, reuse=None, fresh=True)
             return None
         existing = self.machines.existing(arn, self.req)
         if existing is None:
@@ -154,7 +175,7 @@ class Deployment:
             role_arn, role_created = self._role(docs, arn, read_first=True)
             if role_created:
                 undo.role(role_name_for(arn), len(docs.managed))
-            self.machines.update(arn, docs, role_arn)
+            self._update(arn, docs, role_arn, role_arn)
         except BaseException:
             undo.run()
             raise
@@ -173,15 +194,43 @@ class Deployment:
         step leaves it running either revision; the next follow or Update finishes the move."""
         docs = self.plan.documents(arn)
         if self.props.role_arn:  # the stack's own role: its permissions are the stack's to keep
-            self.machines.update(arn, docs, None)
+            self._update(arn, docs, None, self.props.role_arn, remember_versions=False)
             return
         both = self.plan.documents(arn, also=previous_policy)
         name = role_name_for(arn)
-        _arn, _created, parts = self.roles.ensure(
+        role_arn, _created, parts = self.roles.ensure(
             name, self.req, self._wanted(both, arn), read_first=True, may_create=False
         )
-        self.machines.update(arn, docs, None)
+        self._update(arn, docs, None, role_arn, remember_versions=False)
         self.roles.write(name, self._wanted(docs, arn), created=False, before=parts)
+
+    def _update(
+        self, arn: str, docs: Documents, role_arn: str | None, runs_as: str, *, remember_versions: bool = True
+    ) -> None:
+        """UpdateStateMachine (handing it `role_arn`, unless None), publishing a version when the
+        content is new; content an earlier version holds (a rollback) moves the alias back to it."""
+        digest = content_hash(docs, runs_as)
+        reuse = self.publishing.reusable(self.machines.tags_seen.get(arn, {}), digest)
+        answer = self.machines.update(arn, docs, role_arn, publish=self.publishing.args(reuse))
+        self._published(arn, answer, digest, reuse=reuse, fresh=False, remember_versions=remember_versions)
+
+    def _published(
+        self,
+        arn: str,
+        answer: dict[str, Any],
+        digest: str,
+        *,
+        reuse: int | None,
+        fresh: bool,
+        remember_versions: bool = True,
+    ) -> None:
+        tags = self.machines.tags_seen.get(arn, {})
+        self.version_data, value = self.publishing.after(
+            arn, answer, digest=digest, tags=tags, reuse=reuse, fresh=fresh
+        )
+        if remember_versions and value is not None and tags.get(VERSIONS_TAG) != value:
+            self.machines.tag(arn, {**self.req.ownership, VERSIONS_TAG: value}, [])
+            self.machines.tags_seen[arn] = {**tags, VERSIONS_TAG: value}
 
     def _role(self, docs: Documents, arn: str, *, read_first: bool = False) -> tuple[str, bool]:
         """The role the state machine runs with, and whether this call created it."""
@@ -225,7 +274,13 @@ class Deployment:
     def _outcome(self, arn: str, role_arn: str) -> Outcome:
         return Outcome(
             physical_id=arn,
-            data={"Arn": arn, "Name": state_machine_name(arn), "RoleArn": role_arn, **self.plan.data},
+            data={
+                "Arn": arn,
+                "Name": state_machine_name(arn),
+                "RoleArn": role_arn,
+                **self.version_data,
+                **self.plan.data,
+            },
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .machine_options import EncryptionConfig
 from .task_options import TASK_TOKEN_PATH, ContainerOverride, EnvironmentVariable, Placement
 from .values import CapacityProviderItem, LoggingConfig, TaskDefinitionRef
 
@@ -26,6 +27,15 @@ class Properties:
     tags: tuple[tuple[str, str], ...] = ()
     refresh_token: str | None = None
     follow_revisions: bool = False
+    encryption: EncryptionConfig | None = None
+    publish_version: bool = False
+    version_description: str | None = None
+    alias_name: str | None = None
+    versions_to_keep: int | None = None  # 10 when publishing versions
+
+    @property
+    def keep(self) -> int:
+        return self.versions_to_keep or 10
 
 
 @dataclass(frozen=True)

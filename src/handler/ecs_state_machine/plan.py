@@ -5,13 +5,13 @@ CloudFormation. Both modes meet here; the lifecycle only writes what the plan sa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
 from . import policy_parts, render, rules, single_task, state_rules, task_rules
 from .model import SingleTask, Workflow
-from .resolve import resolve, resolve_states
+from .resolve import resolve, resolve_key, resolve_states
 from .resolved import Resolved
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class Documents:
     trust: str
     logging: dict[str, Any]
     tracing: dict[str, Any]
+    encryption: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,16 @@ class Plan:
     runs_child_executions: bool = False  # a Distributed Map starts executions of its own state machine
     families: tuple[str, ...] = ()  # the task definition families it runs (FollowRevisions follows them)
     revisions: tuple[str, ...] = ()  # every revision it was made from (the policy names their roles)
+    encryption: dict[str, Any] = field(default_factory=lambda: {"type": "AWS_OWNED_KEY"})
 
     def policy_for(self, state_machine_arn: str) -> dict[str, Any]:
-        """The role policy for the state machine `state_machine_arn` (which a Distributed Map needs)."""
-        if not self.runs_child_executions:
-            return self.policy
-        return {
-            **self.policy,
-            "Statement": [*self.policy["Statement"], *render.child_execution_statements(state_machine_arn)],
-        }
+        """The role policy for the state machine `state_machine_arn`, which a Distributed Map and a
+        customer-managed key name."""
+        extra = [
+            *(render.child_execution_statements(state_machine_arn) if self.runs_child_executions else ()),
+            *render.key_statements(self.encryption.get("kmsKeyId"), state_machine_arn, self.logging),
+        ]
+        return {**self.policy, "Statement": [*self.policy["Statement"], *extra]} if extra else self.policy
 
     def documents(self, state_machine_arn: str, *, also: dict[str, Any] | None = None) -> Documents:
         """Every document for `state_machine_arn`. With `also` (the policy the role has now), the
@@ -67,6 +69,7 @@ class Plan:
             trust=json.dumps(render.render_trust_policy(state_machine_arn), separators=(",", ":")),
             logging=self.logging,
             tracing=self.tracing,
+            encryption=self.encryption,
         )
 
 
@@ -77,6 +80,16 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
         if isinstance(props, SingleTask)
         else _workflow(props, place, aws, settings)
     )
+    if props.encryption and props.encryption.customer_managed:
+        key = resolve_key(str(props.encryption.kms_key_id), aws, place)
+        plan = replace(
+            plan,
+            encryption={
+                "type": "CUSTOMER_MANAGED_KMS_KEY",
+                "kmsKeyId": key,
+                "kmsDataKeyReusePeriodSeconds": props.encryption.reuse_seconds,
+            },
+        )
     if not props.role_arn:
         # Before anything is made: the role's permissions fit IAM's limits, for the longest name.
         policy_parts.split(plan.policy_for(place.state_machine_arn("x" * 80)))

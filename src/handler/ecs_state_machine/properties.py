@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import arn, rules, task_options, task_rules
+from . import arn, machine_options, rules, task_options, task_rules
 from .converters import Converter, boolean, choice, integer, pattern, simple
 from .errors import MISSING, PropertyError, ProviderError, choices
 from .model import SingleTask, Workflow
@@ -148,6 +148,17 @@ SCHEMA: dict[str, Spec] = {
     "Logging": Spec("logging", logging_config, "state machine logging"),
     "TracingEnabled": Spec("tracing_enabled", boolean, "X-Ray tracing"),
     "Tags": Spec("tags", tags, "tags for the state machine and created role"),
+    "EncryptionConfiguration": Spec(
+        "encryption", machine_options.encryption_config, "encryption at rest, AWS-owned or your KMS key"
+    ),
+    "PublishVersion": Spec("publish_version", boolean, "publish a version on every change"),
+    "VersionDescription": Spec(
+        "version_description", machine_options.version_description, "description of published versions"
+    ),
+    "AliasName": Spec("alias_name", machine_options.alias_name, "an alias moved to each new version"),
+    "VersionsToKeep": Spec(
+        "versions_to_keep", machine_options.versions_to_keep, "older versions no alias uses are deleted"
+    ),
     "QueryLanguage": Spec("query_language", simple(choice, QUERY_LANGUAGES), "JSONPath or JSONata", "task"),
     "Definition": Spec("definition", definition_document, "a whole ASL document", "definition"),
     "DefinitionSubstitutions": Spec(
@@ -266,6 +277,7 @@ class Previous:
 
     named: bool = False  # an explicit StateMachineName
     follows: Any = False  # FollowRevisions
+    alias: str | None = None  # AliasName, when versions were published
     state_machine_type: Any = "STANDARD"
     role_arn: Any = None
     tags: dict[str, str] | None = field(default_factory=dict)  # None: unknown
@@ -278,10 +290,17 @@ class Previous:
         return cls(
             named=isinstance(old.get("StateMachineName"), str) and bool(old["StateMachineName"]),
             follows=_old_value(old, "FollowRevisions", False),
+            alias=_old_alias(old),
             state_machine_type=_old_value(old, "StateMachineType", "STANDARD"),
             role_arn=_old_value(old, "RoleArn", None),
             tags=None if old_tags is _UNKNOWN else dict(old_tags),
         )
+
+
+def _old_alias(old: Mapping[str, Any]) -> str | None:
+    alias = _old_value(old, "AliasName", None)
+    publishing = _old_value(old, "PublishVersion", False)
+    return alias if isinstance(alias, str) and publishing is True else None
 
 
 def _old_value(old: Mapping[str, Any], name: str, default: Any) -> Any:

@@ -236,6 +236,39 @@ def tracing_configuration(props: Properties) -> dict[str, Any]:
     return {"enabled": props.tracing_enabled}
 
 
+def key_statements(
+    key_arn: str | None, state_machine_arn: str, logging: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A customer-managed key: the role encrypts and decrypts with it only for this state machine
+    (AWS's documented encryption context), and, when it logs, CloudWatch Logs' delivery may have data
+    keys made for the account's log groups."""
+    if not key_arn:
+        return []
+    place = _place(state_machine_arn)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "EncryptionKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}
+            },
+        }
+    ]
+    if logging.get("level", "OFF") != "OFF":
+        statements.append(
+            {
+                "Sid": "EncryptionKeyForLogs",
+                "Effect": "Allow",
+                "Action": "kms:GenerateDataKey",
+                "Resource": key_arn,
+                "Condition": {"StringLike": {"kms:EncryptionContext:SourceArn": place.arn("logs", "*")}},
+            }
+        )
+    return statements
+
+
 def child_execution_statements(state_machine_arn: str) -> list[dict[str, Any]]:
     """A Distributed Map starts, watches and stops child executions of its own state machine."""
     place, name = _place(state_machine_arn), state_machine_name(state_machine_arn)

@@ -1,6 +1,7 @@
 """Resolve what the properties name into facts about the account: the task definition revision
-(latest ACTIVE for a family), its containers and roles, and the cluster ARN. The ECS calls live
-here and nowhere else; whether the facts can work is `rules.py`'s to say.
+(latest ACTIVE for a family), its containers and roles, the cluster ARN, and the KMS key of
+EncryptionConfiguration. The ECS and KMS calls live here and nowhere else; whether the facts can
+work is the rules' to say.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .resolved import StateFacts, TaskDefinition
 from .values import TaskDefinitionRef, task_definition_ref
 
 if TYPE_CHECKING:
+    from .arn import Place
     from .aws import Aws
     from .definition import EcsTask
     from .model import SingleTask, Workflow
@@ -24,6 +26,43 @@ if TYPE_CHECKING:
 def resolve(props: SingleTask, aws: Aws) -> tuple[TaskDefinition, str]:
     """TaskDefinition mode: the revision and the cluster's ARN."""
     return resolve_task_definition(props.task_definition, aws), resolve_cluster(props.cluster, aws)
+
+
+def resolve_key(given: str, aws: Aws, place: Place) -> str:
+    """The ARN of the KMS key `given` names (key id, key ARN, alias name or alias ARN): enabled,
+    symmetric, for encryption, in this region."""
+    prop = "EncryptionConfiguration.KmsKeyId"
+    try:
+        key = aws.call("kms", "describe_key", f"describing KMS key {given}", KeyId=given)["KeyMetadata"]
+    except AwsError as err:
+        if err.code != "NotFoundException":
+            raise
+        raise PropertyError(
+            prop, given, "no such KMS key in this account and region", "Check the key's ARN or alias name."
+        ) from None
+    if key.get("KeyState") != "Enabled":
+        raise PropertyError(
+            prop,
+            given,
+            f"is {key.get('KeyState')}, and Step Functions needs an enabled key",
+            "Enable it, or use another key.",
+        )
+    if (
+        key.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT"
+        or key.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT"
+    ):
+        raise PropertyError(
+            prop,
+            given,
+            "is not a symmetric encryption key",
+            "Use a SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT.",
+        )
+    arn = str(key["Arn"])
+    if arn.split(":")[3] != place.region:
+        raise PropertyError(
+            prop, given, f"is not in this region ({place.region})", "Use a key of this region."
+        )
+    return arn
 
 
 def resolve_task_definition(ref: TaskDefinitionRef, aws: Aws, prop: str = "TaskDefinition") -> TaskDefinition:

@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------- across properties
 def check_combinations(props: Properties) -> None:
+    for prop, value in (
+        ("VersionDescription", props.version_description),
+        ("AliasName", props.alias_name),
+        ("VersionsToKeep", props.versions_to_keep),
+    ):
+        if value is not None and not props.publish_version:
+            raise PropertyError(
+                prop, value, "needs PublishVersion: true", "Set PublishVersion: true, or remove it."
+            )
     if props.role_arn and props.role_permissions_boundary:
         raise PropertyError(
             "RolePermissionsBoundary",

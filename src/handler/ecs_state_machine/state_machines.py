@@ -23,6 +23,7 @@ MISSING = ("ResourceNotFound", "StateMachineDoesNotExist")
 class StateMachines:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.tags_seen: dict[str, dict[str, str]] = {}  # the tags each ownership read found
 
     def describe(self, arn: str) -> dict[str, Any] | None:
         try:
@@ -50,7 +51,9 @@ class StateMachines:
             if err.code in MISSING:
                 return None
             raise
-        return req.owns({t["key"]: t["value"] for t in listed.get("tags", [])})
+        tags = {t["key"]: t["value"] for t in listed.get("tags", [])}
+        self.tags_seen[arn] = tags
+        return req.owns(tags)
 
     def existing(self, arn: str, req: Request) -> dict[str, Any] | None:
         """The state machine `arn` as described, once it is known to be this resource's and not being
@@ -72,11 +75,20 @@ class StateMachines:
             )
         return existing
 
-    def create(self, arn: str, docs: Documents, role_arn: str, kind: str, tags: dict[str, str]) -> bool:
-        """Create the state machine; False if a state machine of that name exists already."""
+    def create(
+        self,
+        arn: str,
+        docs: Documents,
+        role_arn: str,
+        kind: str,
+        tags: dict[str, str],
+        publish: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Create the state machine (publishing its first version with `publish`: publish and
+        versionDescription); None if a state machine of that name exists already."""
         name = state_machine_name(arn)
         try:
-            self.aws.call(
+            return self.aws.call(  # type: ignore[no-any-return]
                 "stepfunctions",
                 "create_state_machine",
                 f"creating state machine {name}",
@@ -87,18 +99,22 @@ class StateMachines:
                 type=kind,
                 loggingConfiguration=docs.logging,
                 tracingConfiguration=docs.tracing,
+                encryptionConfiguration=docs.encryption,
                 tags=tag_list(tags),
+                **(publish or {}),
             )
         except AwsError as err:
             if err.code in ("StateMachineAlreadyExists", "StateMachineDeleting"):
-                return False
+                return None
             raise
-        return True
 
-    def update(self, arn: str, docs: Documents, role_arn: str | None) -> None:
+    def update(
+        self, arn: str, docs: Documents, role_arn: str | None, publish: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Write the definition and configuration (and the role, unless None: the follower moves a
-        state machine to another revision and never hands it a role)."""
-        self.aws.call(
+        state machine to another revision and never hands it a role); with `publish`, publish a
+        version of the result. The answer carries stateMachineVersionArn and revisionId."""
+        return self.aws.call(  # type: ignore[no-any-return]
             "stepfunctions",
             "update_state_machine",
             f"updating state machine {state_machine_name(arn)}",
@@ -108,6 +124,8 @@ class StateMachines:
             **({"roleArn": role_arn} if role_arn else {}),
             loggingConfiguration=docs.logging,
             tracingConfiguration=docs.tracing,
+            encryptionConfiguration=docs.encryption,
+            **(publish or {}),
         )
 
     def tag(self, arn: str, desired: dict[str, str], stale: list[str]) -> None:
