@@ -9,6 +9,13 @@ process:
   status.
 - Step Functions ListTagsForResource of a state machine that does not exist: AWS answers
   ResourceNotFound; moto lists the tags it kept (even those of a deleted state machine).
+- Step Functions ListStateMachineVersions and DeleteStateMachineVersion, which moto lacks (it
+  publishes versions and keeps aliases): listed newest first as AWS lists them, and a version an
+  alias points to cannot be deleted (ConflictException).
+- Step Functions ValidateStateMachineDefinition, which moto lacks: a subset of AWS's checks, enough
+  to see the provider turn a FAIL into a Reason: JSON that does not parse, and a Task state whose
+  `arn:aws:states:::` Resource names no service integration AWS offers (INVALID_RESOURCE, located
+  as AWS locates it, `/States/<name>/Resource`).
 - Step Functions' ECS integration, so that executions can run tasks (below), with every RunTask
   parameter Step Functions passes on (moto's copy of LocalStack's integration passes a fixed subset
   and drops the rest, CapacityProviderStrategy and Tags among them).
@@ -170,6 +177,83 @@ def _tags_of_existing_only(original: Any) -> Any:
     return list_tags_for_resource
 
 
+# The service integrations whose `arn:aws:states:::<service>:` Resources the validation stand-in knows.
+INTEGRATIONS = {
+    "ecs",
+    "sns",
+    "sqs",
+    "lambda",
+    "states",
+    "events",
+    "dynamodb",
+    "batch",
+    "glue",
+    "aws-sdk",
+    "http",
+}
+
+
+def _versions(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("stateMachineArn")
+    machine = self.stepfunction_backend.describe_state_machine(arn)
+    listed = [
+        {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date}
+        for _number, version in sorted(machine.versions.items(), reverse=True)
+    ]
+    return ActionResult({"stateMachineVersions": listed})
+
+
+def _delete_version(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import AWSError
+
+    version_arn = self._get_param("stateMachineVersionArn")
+    machine_arn, number = version_arn.rsplit(":", 1)
+    machine = next((m for m in self.stepfunction_backend.state_machines if m.arn == machine_arn), None)
+    if machine is not None and int(number) in machine.versions:
+        routed = {
+            r["stateMachineVersionArn"] for a in machine.aliases.values() for r in a.routing_configuration
+        }
+        if version_arn in routed:
+            raise AWSError("Version is referenced by an alias.", "ConflictException", 409)
+        del machine.versions[int(number)]
+    return ActionResult({})
+
+
+def _validate_definition(self: Any) -> Any:
+    import json
+
+    from moto.core.responses import ActionResult
+
+    diagnostics = []
+    try:
+        document = json.loads(self._get_param("definition"))
+    except ValueError:
+        document = None
+        diagnostics.append(
+            {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": "Invalid JSON."}
+        )
+    for name, state in ((document or {}).get("States") or {}).items():
+        resource = state.get("Resource") if isinstance(state, dict) else None
+        if isinstance(resource, str) and resource.startswith("arn:aws:states:::"):
+            service = resource.split(":::", 1)[1].split(":", 1)[0]
+            if service not in INTEGRATIONS:
+                diagnostics.append(
+                    {
+                        "severity": "ERROR",
+                        "code": "INVALID_RESOURCE",
+                        "message": f"The resource provided {resource} is not recognized. The value is not a "
+                        "valid resource ARN, or the resource is not available in this region.",
+                        "location": f"/States/{name}/Resource",
+                    }
+                )
+    return ActionResult(
+        {"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False}
+    )
+
+
 def apply() -> None:
     """Install every patch. Idempotent."""
     from moto.ecs.models import EC2ContainerServiceBackend
@@ -189,6 +273,11 @@ def apply() -> None:
         EC2ContainerServiceBackend.describe_task_definition = _latest_active_revision(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.describe_task_definition
         )
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    StepFunctionResponse.list_state_machine_versions = _versions  # type: ignore[attr-defined]
+    StepFunctionResponse.delete_state_machine_version = _delete_version  # type: ignore[attr-defined]
+    StepFunctionResponse.validate_state_machine_definition = _validate_definition  # type: ignore[attr-defined]
     if not getattr(StepFunctionBackend.list_tags_for_resource, "patched", False):
         StepFunctionBackend.list_tags_for_resource = _tags_of_existing_only(  # type: ignore[method-assign]
             StepFunctionBackend.list_tags_for_resource

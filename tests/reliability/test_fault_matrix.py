@@ -48,6 +48,7 @@ ACTIONS = {
     "ecs.ListTaskDefinitions": "listing revisions of family hogefuga",
     "ecs.DescribeClusters": "describing cluster hogefuga-cluster",
     "sfn.DescribeStateMachine": "reading the state machine",
+    "sfn.ValidateStateMachineDefinition": "validating the definition with Step Functions",
     "sfn.ListTagsForResource": "reading the state machine's tags",
     "sfn.CreateStateMachine": "creating state machine",
     "sfn.UpdateStateMachine": "updating state machine",

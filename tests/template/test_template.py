@@ -231,13 +231,17 @@ def aws_operations_the_provider_calls() -> set[tuple[str, str]]:
         for node in ast.walk(ast.parse(source.read_text(), str(source))):
             if not isinstance(node, ast.Call) or len(node.args) < 2:
                 continue
-            service, operation = node.args[:2]
-            if not all(
-                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (service, operation)
-            ):
-                continue
-            if service.value in services:
-                found.add((service.value, operation.value))
+            # aws.call("iam", "create_role", ...) and call_allowing_missing(aws, "iam", "delete_role", ...)
+            for pair in (node.args[:2], node.args[1:3]):
+                if len(pair) < 2:
+                    continue
+                service, operation = pair
+                if all(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (service, operation)
+                ):
+                    if service.value in services:
+                        found.add((service.value, operation.value))
+                    break
     return found
 
 
@@ -578,7 +582,7 @@ def allowed_by(boundary: dict, statement: dict) -> list[str]:
                 any(fnmatch.fnmatchcase(action, a) for a in as_list(b["Action"]))
                 and any(fnmatch.fnmatchcase(resource, r) for r in as_list(b["Resource"]))
                 and all(
-                    statement.get("Condition", {}).get(op) == cond
+                    _condition_holds(statement.get("Condition", {}), op, cond)
                     for op, cond in b.get("Condition", {}).items()
                 )
                 for b in boundary["Statement"]
@@ -587,9 +591,26 @@ def allowed_by(boundary: dict, statement: dict) -> list[str]:
     return refused
 
 
+def _condition_holds(given: dict, op: str, wanted: dict) -> bool:
+    """Whether a statement's conditions guarantee the boundary's condition `op: wanted`: the same
+    condition, or (for a boundary's *Like) the exact value the statement requires matches it."""
+    if given.get(op) == wanted:
+        return True
+    exact = {"StringLike": "StringEquals", "ArnLike": "ArnEquals"}.get(op)
+    if exact is None or exact not in given:
+        return False
+    return all(
+        all(fnmatch.fnmatchcase(value, pattern) for value in as_list(given[exact].get(key, [None])) if value)
+        and key in given[exact]
+        for key, pattern in wanted.items()
+    )
+
+
 def rendered_policies() -> list[dict]:
     """Role policies the provider renders, across modes and options (TaskDefinition mode with every
     pattern, tags, logging and tracing; a Definition with a Distributed Map)."""
+    from dataclasses import replace
+
     from ecs_state_machine.plan import Plan
     from ecs_state_machine.properties import parse
     from ecs_state_machine.resolved import Resolved, TaskDefinition, grant_for
@@ -631,6 +652,13 @@ def rendered_policies() -> list[dict]:
         runs_child_executions=True,
     )
     policies.append(plan.policy_for(f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:nightly-a1b2"))
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    encrypted = replace(
+        plan,
+        logging={"level": "ALL", "includeExecutionData": True, "destinations": []},
+        encryption={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key, "kmsDataKeyReusePeriodSeconds": 300},
+    )
+    policies.append(encrypted.policy_for(f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:nightly-a1b2"))
     return policies
 
 

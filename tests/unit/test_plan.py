@@ -21,6 +21,20 @@ from ecs_state_machine.resolved import TaskGrant
 from ecs_state_machine.settings import Settings
 
 HERE = Place("aws", "us-east-1", "123456789012")
+
+
+class StepFunctions:
+    """Step Functions' verdict on a definition, as `diagnostics` says (none: OK)."""
+
+    def __init__(self, diagnostics: list[dict[str, str]] | None = None) -> None:
+        self.diagnostics = diagnostics or []
+        self.asked: list[dict[str, Any]] = []
+
+    def validate_state_machine_definition(self, **kwargs: Any) -> dict[str, Any]:
+        self.asked.append(kwargs)
+        return {"result": "FAIL" if self.diagnostics else "OK", "diagnostics": self.diagnostics}
+
+
 ARN = HERE.state_machine_arn("nightly")
 PREFIX = "arn:aws:ecs:us-east-1:123456789012"
 
@@ -47,7 +61,7 @@ def aws() -> Any:
         stubber.add_response(
             "describe_clusters", {"clusters": [{"clusterArn": f"{PREFIX}:cluster/batch", "status": "ACTIVE"}]}
         )
-        yield Aws(clients={"ecs": client})
+        yield Aws(clients={"ecs": client, "stepfunctions": StepFunctions()})
 
 
 def test_a_single_task_plan_carries_every_document(aws):
@@ -81,7 +95,7 @@ def test_a_single_task_plan_carries_every_document(aws):
 
 def test_a_definition_that_calls_nothing_needs_no_policy():
     props = parse({"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}})
-    docs = make_plan(props, HERE, Aws(clients={}), Settings()).documents(ARN)
+    docs = make_plan(props, HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings()).documents(ARN)
     assert docs.policy is None
 
 
@@ -99,7 +113,12 @@ def test_a_distributed_map_may_run_its_own_child_executions():
             }
         }
     )
-    policy = json.loads(make_plan(props, HERE, Aws(clients={}), Settings()).documents(ARN).policy or "{}")
+    policy = json.loads(
+        make_plan(props, HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings())
+        .documents(ARN)
+        .policy
+        or "{}"
+    )
     assert {s["Sid"]: s["Resource"] for s in policy["Statement"]} == {
         "DistributedMapStart": ARN,
         "DistributedMapWatch": "arn:aws:states:us-east-1:123456789012:execution:nightly/*",
@@ -126,7 +145,9 @@ PASS_ONLY = {"Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "En
 
 def test_a_policy_past_iams_inline_limit_moves_whole_statements_into_managed_policies(monkeypatch):
     monkeypatch.setattr(plan_module.render, "role_policy", lambda *a, **k: real_role_policy(grants(60)))
-    docs = make_plan(parse(PASS_ONLY), HERE, Aws(clients={}), Settings()).documents(ARN)
+    docs = make_plan(
+        parse(PASS_ONLY), HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings()
+    ).documents(ARN)
     inline = json.loads(docs.policy or "{}")
     managed = [json.loads(m) for m in docs.managed]
     assert len(docs.policy or "") <= 10_240 and managed and all(len(m) <= 6_144 for m in docs.managed)
@@ -153,17 +174,48 @@ def grants_of(*policies: dict[str, Any]) -> set[tuple[str, str, str, str]]:
 def test_a_policy_past_what_a_role_can_hold_is_refused_unless_the_stack_brings_its_role(monkeypatch):
     monkeypatch.setattr(plan_module.render, "role_policy", lambda *a, **k: real_role_policy(grants(400)))
     with pytest.raises(ProviderError) as caught:
-        make_plan(parse(PASS_ONLY), HERE, Aws(clients={}), Settings())
+        make_plan(parse(PASS_ONLY), HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings())
     assert caught.value.reason.startswith("Definition: needs a role policy of ")
     assert (
         "more than one role can hold (one inline policy and 10 managed ones, about 71680)"
         in caught.value.reason
     )
     handed = parse({**PASS_ONLY, "RoleArn": "arn:aws:iam::123456789012:role/sfn/x"})
-    make_plan(handed, HERE, Aws(clients={}), Settings(passable_role_pattern="sfn/*"))
+    make_plan(
+        handed, HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings(passable_role_pattern="sfn/*")
+    )
 
 
 def test_the_administrators_rules_come_before_anything_is_resolved():
     props = parse({"TaskDefinition": "etl", "RoleArn": "arn:aws:iam::123456789012:role/x"})
     with pytest.raises(PropertyError, match="PassableRolePattern parameter is empty"):
-        make_plan(props, HERE, Aws(clients={}), Settings())
+        make_plan(props, HERE, Aws(clients={"stepfunctions": StepFunctions()}), Settings())
+
+
+def test_step_functions_own_verdict_is_asked_before_anything_is_written_and_its_diagnostic_named():
+    invalid = StepFunctions(
+        [
+            {
+                "severity": "ERROR",
+                "code": "INVALID_RESOURCE",
+                "message": "not recognized",
+                "location": "/States/P/Resource",
+            }
+        ]
+    )
+    with pytest.raises(PropertyError) as caught:
+        make_plan(parse(PASS_ONLY), HERE, Aws(clients={"stepfunctions": invalid}), Settings())
+    assert caught.value.reason == (
+        "Definition.States.P.Resource: Step Functions finds it invalid: INVALID_RESOURCE: not recognized. "
+        "Fix the state machine definition."
+    )
+    (asked,) = invalid.asked
+    assert asked["type"] == "STANDARD" and asked["severity"] == "ERROR"
+    assert json.loads(asked["definition"]) == PASS_ONLY["Definition"]
+
+
+def test_where_step_functions_offers_no_verdict_statelint_answers_alone():
+    class Old:  # a boto3 without the call
+        pass
+
+    make_plan(parse(PASS_ONLY), HERE, Aws(clients={"stepfunctions": Old()}), Settings())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import policy_parts, render, rules, single_task, state_rules, task_rules
+from . import policy_parts, render, rules, single_task, state_rules, task_rules, verdict
 from .model import SingleTask, Workflow
 from .resolve import resolve, resolve_key, resolve_states
 from .resolved import Resolved
@@ -79,6 +79,9 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
         _single_task(props, place, aws, settings)
         if isinstance(props, SingleTask)
         else _workflow(props, place, aws, settings)
+    )
+    verdict.check(
+        aws, plan.definition, props.state_machine_type, "Definition" if isinstance(props, Workflow) else None
     )
     if props.encryption and props.encryption.customer_managed:
         key = resolve_key(str(props.encryption.kms_key_id), aws, place)

@@ -263,7 +263,10 @@ def key_statements(
                 "Effect": "Allow",
                 "Action": "kms:GenerateDataKey",
                 "Resource": key_arn,
-                "Condition": {"StringLike": {"kms:EncryptionContext:SourceArn": place.arn("logs", "*")}},
+                # As AWS documents it: the value is the account's logs ARN ending in "*".
+                "Condition": {
+                    "StringEquals": {"kms:EncryptionContext:SourceArn": place.arn("logs", resource="*")}
+                },
             }
         )
     return statements
