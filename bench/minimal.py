@@ -20,12 +20,15 @@ Every request (the provider promises to act only on requests CloudFormation real
                               An event's StackId and ids prove nothing: anyone who may deploy with
                               the ServiceToken may invoke the function with an event of their own.
 
-Create (7)
+Create (8)
   cloudformation.DescribeStackResource  (see above)
   ecs.DescribeTaskDefinition  containers, network mode, launch compatibility and the task's roles
                               (for iam:PassRole): neither document can be written without them.
   ecs.DescribeClusters        the cluster's ARN and that it is ACTIVE: the provider promises to fail
                               a wrong cluster at deploy time, not at every execution.
+  sfn.ValidateStateMachineDefinition  Step Functions' own verdict on the definition before anything
+                              is written: the provider promises an invalid definition fails with a
+                              Reason and leaves nothing, by AWS's rules rather than only its own.
   iam.CreateRole              the state machine's role, with the ownership tags in the same call.
   iam.PutRolePolicy           its permissions.
   sfn.CreateStateMachine      the state machine, with the ownership tags in the same call.
@@ -38,12 +41,13 @@ Create (7)
   An explicit StateMachineName would add one read (sfn.ListTagsForResource) before the writes,
   since CreateStateMachine returns an existing machine with the same definition instead of failing.
 
-Update, in place, after a new revision (7)
+Update, in place, after a new revision (8)
   cloudformation.DescribeStackResource  (see above)
   sfn.ListTagsForResource     existence (ResourceNotFound: recreate) and ownership (foreign tags:
                               refuse) of the PhysicalResourceId, in one read.
   ecs.DescribeTaskDefinition  the new revision's facts, as on Create.
   ecs.DescribeClusters        the cluster, validated on every request that renders documents.
+  sfn.ValidateStateMachineDefinition  the new definition, as on Create.
   iam.GetRole                 the role's ownership tags before writing its policy, and its trust
                               policy and permissions boundary: those follow the provider's
                               configuration (PERMISSIONS_BOUNDARY), which no request carries, and
@@ -136,6 +140,12 @@ def _resolve(props: dict[str, Any]) -> tuple[str, str]:
     return td["taskDefinitionArn"], cluster
 
 
+def _validate(written: dict[str, Any]) -> None:
+    answer = SFN.validate_state_machine_definition(definition=written["definition"], severity="ERROR")
+    if answer["result"] != "OK":
+        raise RuntimeError(f"invalid definition: {answer['diagnostics']}")
+
+
 def _owned(arn: str, event: dict[str, Any]) -> bool:
     tags = {t["key"]: t["value"] for t in SFN.list_tags_for_resource(resourceArn=arn)["tags"]}
     return all(tags.get(k) == v for k, v in _tags(event).items())
@@ -167,6 +177,7 @@ def handle(event: dict[str, Any], context: Any, documents: dict[str, dict[str, A
         name = f"{stack}-{event['LogicalResourceId']}-{_digest(event['StackId'], event['LogicalResourceId'], event['RequestId'], length=12)}"
         arn = f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
         task_definition_arn, _cluster = _resolve(props)
+        _validate(documents["sfn.CreateStateMachine"])
         role = _role_name(arn)
         tags = _tags(event)
         role_arn = IAM.create_role(
@@ -193,6 +204,7 @@ def handle(event: dict[str, Any], context: Any, documents: dict[str, dict[str, A
         if not _owned(arn, event):
             raise RuntimeError(f"{arn} is not this resource's")
         task_definition_arn, _cluster = _resolve(props)
+        _validate(documents["sfn.UpdateStateMachine"])
         role = _role_name(arn)
         if not _role_owned(role, event):
             raise RuntimeError(f"role {role} is not this resource's")

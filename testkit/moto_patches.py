@@ -12,6 +12,9 @@ process:
 - Step Functions ListStateMachineVersions and DeleteStateMachineVersion, which moto lacks (it
   publishes versions and keeps aliases): listed newest first as AWS lists them, and a version an
   alias points to cannot be deleted (ConflictException).
+- Step Functions StartExecution of a version or alias ARN, which moto's executions do not take: the
+  alias is followed to its version, and the version runs as its state machine when it holds the
+  state machine's current definition (moto keeps no separate interpreter state per version).
 - Step Functions ValidateStateMachineDefinition, which moto lacks: a subset of AWS's checks, enough
   to see the provider turn a FAIL into a Reason: JSON that does not parse, and a Task state whose
   `arn:aws:states:::` Resource names no service integration AWS offers (INVALID_RESOURCE, located
@@ -254,6 +257,29 @@ def _validate_definition(self: Any) -> Any:
     )
 
 
+def _executions_of_versions_and_aliases(original: Any) -> Any:
+    @functools.wraps(original)
+    def start_execution(
+        self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, *args: Any
+    ) -> Any:
+        parts = state_machine_arn.split(":")
+        if len(parts) == 8:  # arn:aws:states:region:account:stateMachine:name:qualifier
+            source = ":".join(parts[:7])
+            machine = next((m for m in self.state_machines if m.arn == source), None)
+            if machine is not None:
+                qualifier = parts[7]
+                if not qualifier.isdigit():
+                    routing = machine.aliases[qualifier].routing_configuration
+                    qualifier = routing[0]["stateMachineVersionArn"].rsplit(":", 1)[1]
+                version = machine.versions[int(qualifier)]
+                assert version.definition == machine.definition, "moto runs only the current definition"
+                state_machine_arn = source
+        return original(self, state_machine_arn, name, execution_input, *args)
+
+    start_execution.patched = True  # type: ignore[attr-defined]
+    return start_execution
+
+
 def apply() -> None:
     """Install every patch. Idempotent."""
     from moto.ecs.models import EC2ContainerServiceBackend
@@ -273,7 +299,12 @@ def apply() -> None:
         EC2ContainerServiceBackend.describe_task_definition = _latest_active_revision(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.describe_task_definition
         )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.stepfunctions.responses import StepFunctionResponse
+
+    for backend in (StepFunctionBackend, StepFunctionsParserBackend):
+        if not getattr(backend.__dict__.get("start_execution"), "patched", False):
+            backend.start_execution = _executions_of_versions_and_aliases(backend.start_execution)  # type: ignore[method-assign]
 
     StepFunctionResponse.list_state_machine_versions = _versions  # type: ignore[attr-defined]
     StepFunctionResponse.delete_state_machine_version = _delete_version  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ evaluated, and resource properties as a custom resource receives them."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class Stack:
         if resource["Type"] == "AWS::IAM::ManagedPolicy":  # Ref is the policy's ARN
             path = resource["Properties"].get("Path", "/")
             return f"arn:{self.partition}:iam::{self.account}:policy{path}{self.physical_name(name)}"
+        if resource["Type"] == "AWS::KMS::Alias":  # Ref is the alias name
+            return str(self.render(resource["Properties"]["AliasName"]))
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -152,6 +155,35 @@ def load(path: Path) -> dict[str, Any]:
     template, problems = decode_str(path.read_text())
     assert not problems, problems
     return dict(template)
+
+
+def provision(aws: Any, path: Path, stack_name: str, parameters: dict[str, Any], **place: Any) -> None:
+    """What CloudFormation would have made of an example's other resources before its
+    Custom::EcsStateMachine, as the custom resource sees them: state machine roles (named as
+    `Stack` names them), log groups, and KMS keys with their aliases."""
+    from testkit.account import STATES_TRUST
+
+    template = load(path)
+    given = {k: v for k, v in parameters.items() if k in template.get("Parameters", {})}
+    stack = Stack(template, given, stack_name=stack_name, **place)
+    for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items():
+        if "states.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"]):
+            aws.client("iam").create_role(
+                RoleName=stack.physical_name(logical_id),
+                Path=role["Properties"].get("Path", "/"),
+                AssumeRolePolicyDocument=STATES_TRUST,
+            )
+    for logical_id in resources_of_type(template, "AWS::Logs::LogGroup"):
+        aws.client("logs").create_log_group(logGroupName=stack.physical_name(logical_id))
+    kms = aws.client("kms")
+    for alias in resources_of_type(template, "AWS::KMS::Alias").values():
+        key = template["Resources"][alias["Properties"]["TargetKeyId"]["Ref"]]["Properties"]
+        policy = json.dumps(stack.render(key["KeyPolicy"]))
+        created = kms.create_key(Description=str(key.get("Description", "")), Policy=policy)
+        kms.create_alias(
+            AliasName=stack.render(alias["Properties"]["AliasName"]),
+            TargetKeyId=created["KeyMetadata"]["KeyId"],
+        )
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -4,14 +4,13 @@ that has what each example expects; then deleted, leaving nothing."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from testkit.account import STATES_TRUST, Account
+from testkit.account import Account
 from testkit.estate import ACCOUNT, REGION, register
-from testkit.templates import EXAMPLES, custom_resources, load, resources_of_type
+from testkit.templates import EXAMPLES, custom_resources, provision
 
 
 def prepare(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -34,21 +33,10 @@ def prepare(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
     }
 
 
-def roles_of(account: Account, path: Any, stack_name: str) -> None:
-    """The IAM roles an example template makes itself, as CloudFormation would have made them."""
-    template = load(path)
-    for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items():
-        trust = role["Properties"]["AssumeRolePolicyDocument"]
-        if "states.amazonaws.com" in json.dumps(trust):
-            account.role(
-                f"{stack_name}-{logical_id}-SAMPLE", STATES_TRUST, role["Properties"].get("Path", "/")
-            )
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_deploys_and_deletes_through_the_handler(path, account, monkeypatch):
     parameters = prepare(account, monkeypatch)
-    roles_of(account, path, "nightly")
+    provision(account.session, path, "nightly", parameters, region=REGION, account=ACCOUNT)
     resources = custom_resources(path, parameters, region=REGION, account=ACCOUNT, stack_name="nightly")
     assert resources
     player = account.player("nightly")

@@ -246,6 +246,25 @@ CASES: dict[str, Callable[[Account, pytest.MonkeyPatch, Any], str]] = {
     "PlacementConstraints:": lambda a, m, f: parsed(
         {**a.props, "PlacementConstraints": [{"Type": "distinctInstance"}]}
     ),
+    "EncryptionConfiguration.KmsKeyId": lambda a, m, f: created(
+        a,
+        {
+            **a.props,
+            "EncryptionConfiguration": {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": "alias/nope"},
+        },
+    ),
+    "Definition.States.Notify.Resource": lambda a, m, f: created(
+        a,
+        {
+            "Definition": {
+                "StartAt": "Notify",
+                "States": {
+                    "Notify": {"Type": "Task", "Resource": "arn:aws:states:::nope:publish", "End": True}
+                },
+            }
+        },
+    ),
+    "AliasName 'live'": lambda a, m, f: parsed({**a.props, "AliasName": "live"}),
     "The provider was denied": lambda a, m, f: denied(a, f),
     "IAM did not let Step Functions": lambda a, m, f: propagation(),
 }

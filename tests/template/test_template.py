@@ -50,6 +50,9 @@ ATTRIBUTES = {
     "ContainerName",
     "ContainerNames",
     "TaskDefinitionArns",
+    "VersionArn",
+    "AliasArn",
+    "RevisionId",
 }
 
 
