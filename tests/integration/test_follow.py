@@ -382,3 +382,28 @@ def test_each_function_may_make_every_call_it_made_and_the_follower_no_more(cfn,
     used = {f"{as_action.get(c.split('.')[0], c.split('.')[0])}:{c.split('.')[1]}" for c in follower_calls}
     assert used <= granted, used - granted
     assert "dynamodb.Query" not in provider_calls and "dynamodb.Query" in follower_calls
+
+
+def test_a_follow_publishes_a_version_and_moves_the_alias_with_calls_its_role_allows(
+    cfn, session, estate, props, faults
+):
+    from testkit.templates import TEMPLATE, Stack, load
+
+    answer = cfn.create({**props, "FollowRevisions": "true", "PublishVersion": "true", "AliasName": "live"})
+    arn = answer["PhysicalResourceId"]
+    faults.reset()
+    assert follow(cloudtrail.registered(new_revision(session, estate)))["moved"] == 1
+    sfn = session.client("stepfunctions")
+    routing = sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:live")["routingConfiguration"]
+    assert routing == [{"stateMachineVersionArn": f"{arn}:2", "weight": 100}]
+    stack = Stack(load(TEMPLATE))
+    granted = {
+        a
+        for p in stack.template["Resources"]["FollowerRole"]["Properties"]["Policies"]
+        for s in stack.render(p["PolicyDocument"])["Statement"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    used = {
+        "states:" + c.split(".")[1] if c.startswith("sfn.") else c.replace(".", ":") for c in faults.calls
+    }
+    assert used <= granted, used - granted
