@@ -58,9 +58,12 @@ def resolve_key(given: str, aws: Aws, place: Place) -> str:
             "Use a SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT.",
         )
     arn = str(key["Arn"])
-    if arn.split(":")[3] != place.region:
+    if arn.split(":")[3:5] != [place.region, place.account]:
         raise PropertyError(
-            prop, given, f"is not in this region ({place.region})", "Use a key of this region."
+            prop,
+            given,
+            f"is not in this account and region ({place.account}, {place.region})",
+            "Use a key of this account and region: the provider may use no other.",
         )
     return arn
 
