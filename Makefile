@@ -1,6 +1,6 @@
 # Everything a newcomer needs: `make demo` and `make test`. Both set themselves up.
 SHELL := /bin/bash
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
@@ -9,7 +9,13 @@ PYTHON313 ?= $(shell for p in python3.13 "$$(pyenv root 2>/dev/null)"/versions/3
 	"$$HOME"/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 
-.PHONY: setup demo test lint unit integration e2e bench build validate clean
+.PHONY: setup demo test lint unit integration e2e bench build package publish validate clean
+
+export SAM_CLI_TELEMETRY := 0
+# Where `make package` puts the code and documents (an S3 bucket of the region), and the
+# repository's public URL for the Serverless Application Repository listing (optional).
+BUCKET ?=
+SOURCE_URL ?= $(shell git remote get-url origin 2>/dev/null | grep '^https://')
 
 setup: $(VENV)/.ready
 
@@ -48,11 +54,24 @@ e2e: setup
 bench: setup
 	$(PY) -m bench.run
 
+# sam build with Python 3.13 on PATH (a pyenv shim may not be), through src/handler/Makefile.
 build: setup
 	PATH="$(dir $(PYTHON313)):$$PATH" $(BIN)/sam build
+
+# The release artifacts: dist/template.yaml (sam deploy, SAR) and dist/stackset.json (StackSets).
+package: build
+	@test -n "$(BUCKET)" || { echo "make package BUCKET=<an S3 bucket in the target region>"; exit 1; }
+	mkdir -p dist
+	$(BIN)/sam package --template-file .aws-sam/build/template.yaml --s3-bucket "$(BUCKET)" \
+		--output-template-file dist/template.yaml
+	$(PY) tools/release.py dist/template.yaml --stackset dist/stackset.json --source-url "$(SOURCE_URL)"
+
+# Publishes the packaged template to the Serverless Application Repository (needs credentials).
+publish: package
+	$(BIN)/sam publish --template dist/template.yaml
 
 validate: setup
 	$(BIN)/sam validate --lint
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache dist

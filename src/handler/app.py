@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from ecs_state_machine import __version__
 from ecs_state_machine.arn import Place, place_of
 from ecs_state_machine.authenticity import confirm, still_waiting
 from ecs_state_machine.aws import Aws, Deadline, caller_place
@@ -26,6 +27,7 @@ from ecs_state_machine.request import Request
 from ecs_state_machine.settings import Settings
 
 logger = Logger(service=SERVICE)
+logger.append_keys(provider_version=__version__)
 helper = Provider()
 
 Operation = Callable[[Lifecycle, Request], Outcome | None]

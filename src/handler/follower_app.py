@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ecs_state_machine import __version__
 from ecs_state_machine.arn import place_of
 from ecs_state_machine.aws import Aws, Deadline, caller_place
 from ecs_state_machine.follow_store import FollowStore
@@ -22,6 +23,7 @@ from ecs_state_machine.log import SERVICE
 from ecs_state_machine.settings import Settings
 
 logger = Logger(service=SERVICE)
+logger.append_keys(provider_version=__version__)
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "EcsStateMachine", service=SERVICE
 )

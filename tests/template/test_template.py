@@ -53,6 +53,7 @@ ATTRIBUTES = {
     "VersionArn",
     "AliasArn",
     "RevisionId",
+    "ProviderVersion",
 }
 
 
@@ -439,13 +440,15 @@ def test_provider_logs_are_kept_for_the_configured_retention(template, days):
     assert template["Parameters"]["LogRetentionInDays"]["Default"] == 30
 
 
-def test_service_token_is_exported_as_stack_name_dash_service_token(template):
+def test_service_token_is_exported_under_the_same_name_whatever_the_stack_is_called(template):
+    """A StackSet names its stacks itself: the export must not depend on the stack's name."""
     output = template["Outputs"]["ServiceToken"]
-    function_id = next(iter(resources_of_type(template, "AWS::Serverless::Function")))
-    assert output["Value"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    assert Stack(template, stack_name="my-provider").render(output["Export"]["Name"]) == (
-        "my-provider-ServiceToken"
-    )
+    assert output["Value"] == {"Fn::GetAtt": ["ProviderFunction", "Arn"]}
+    for name in ("ecs-state-machine", "StackSet-ecs-state-machine-0a1b2c3d"):
+        assert (
+            Stack(template, stack_name=name).render(output["Export"]["Name"])
+            == "ecs-state-machine-ServiceToken"
+        )
 
 
 # --- deploy settings ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .arn import state_machine_name
 from .errors import ProviderError
 from .log import child_logger
@@ -278,6 +279,7 @@ class Deployment:
                 "Arn": arn,
                 "Name": state_machine_name(arn),
                 "RoleArn": role_arn,
+                "ProviderVersion": __version__,
                 **self.version_data,
                 **self.plan.data,
             },
