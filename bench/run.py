@@ -159,6 +159,11 @@ def _notes(by_name: dict[str, Figure], details: dict[str, Any]) -> list[str]:
         notes.append(
             f"API check against botocore {api.get('botocore')}: "
             + (f"error {api['error']}" if "error" in api else f"missing {api['missing'] or 'nothing'}")
+            + (
+                f"; newer, used only when asked for: {api['optional_newer']}"
+                if api.get("optional_newer")
+                else ""
+            )
         )
     elif "package" in details:
         notes.append(f"package: {details['package']}")

@@ -5,7 +5,7 @@ same request twice), and a failure removes what this request made before it is r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -210,6 +210,12 @@ class Deployment:
     ) -> None:
         """UpdateStateMachine (handing it `role_arn`, unless None), publishing a version when the
         content is new; content an earlier version holds (a rollback) moves the alias back to it."""
+        if (
+            docs.encryption is None
+            and self.req.request_type == "Update"
+            and Previous.of(self.req.old_properties).encrypted
+        ):
+            docs = replace(docs, encryption={"type": "AWS_OWNED_KEY"})  # the property went: back to AWS's key
         digest = content_hash(docs, runs_as)
         reuse = self.publishing.reusable(self.machines.tags_seen.get(arn, {}), digest)
         answer = self.machines.update(arn, docs, role_arn, publish=self.publishing.args(reuse))

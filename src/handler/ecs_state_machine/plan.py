@@ -30,7 +30,7 @@ class Documents:
     trust: str
     logging: dict[str, Any]
     tracing: dict[str, Any]
-    encryption: dict[str, Any]
+    encryption: dict[str, Any] | None  # None: not sent (AWS's own key, as it always was)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class Plan:
     families: tuple[str, ...] = ()  # the task definition families it runs (FollowRevisions follows them)
     revisions: tuple[str, ...] = ()  # every revision it was made from (the policy names their roles)
     encryption: dict[str, Any] = field(default_factory=lambda: {"type": "AWS_OWNED_KEY"})
+    # Sent only when the properties say it, so that a runtime boto3 older than encryption at rest
+    # still deploys everything else.
+    states_encryption: bool = False
 
     def policy_for(self, state_machine_arn: str) -> dict[str, Any]:
         """The role policy for the state machine `state_machine_arn`, which a Distributed Map and a
@@ -69,7 +72,7 @@ class Plan:
             trust=json.dumps(render.render_trust_policy(state_machine_arn), separators=(",", ":")),
             logging=self.logging,
             tracing=self.tracing,
-            encryption=self.encryption,
+            encryption=self.encryption if self.states_encryption else None,
         )
 
 
@@ -83,10 +86,13 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
     verdict.check(
         aws, plan.definition, props.state_machine_type, "Definition" if isinstance(props, Workflow) else None
     )
+    if props.encryption:
+        plan = replace(plan, states_encryption=True)
     if props.encryption and props.encryption.customer_managed:
         key = resolve_key(str(props.encryption.kms_key_id), aws, place)
         plan = replace(
             plan,
+            states_encryption=True,
             encryption={
                 "type": "CUSTOMER_MANAGED_KMS_KEY",
                 "kmsKeyId": key,

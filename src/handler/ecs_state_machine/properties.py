@@ -8,7 +8,6 @@ across properties, and the administrator's, live in `rules.py`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -262,6 +261,8 @@ def _mode(raw: Mapping[str, Any]) -> str:
 
 
 def _closest(name: str) -> str | None:
+    import difflib  # only for a property name nobody knows
+
     lowered = {known.lower(): known for known in KNOWN}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
@@ -278,6 +279,7 @@ class Previous:
     named: bool = False  # an explicit StateMachineName
     follows: Any = False  # FollowRevisions
     alias: str | None = None  # AliasName, when versions were published
+    encrypted: bool = False  # EncryptionConfiguration was given
     state_machine_type: Any = "STANDARD"
     role_arn: Any = None
     tags: dict[str, str] | None = field(default_factory=dict)  # None: unknown
@@ -291,6 +293,7 @@ class Previous:
             named=isinstance(old.get("StateMachineName"), str) and bool(old["StateMachineName"]),
             follows=_old_value(old, "FollowRevisions", False),
             alias=_old_alias(old),
+            encrypted=given(old, "EncryptionConfiguration"),
             state_machine_type=_old_value(old, "StateMachineType", "STANDARD"),
             role_arn=_old_value(old, "RoleArn", None),
             tags=None if old_tags is _UNKNOWN else dict(old_tags),

@@ -99,7 +99,7 @@ class StateMachines:
                 type=kind,
                 loggingConfiguration=docs.logging,
                 tracingConfiguration=docs.tracing,
-                encryptionConfiguration=docs.encryption,
+                **({"encryptionConfiguration": docs.encryption} if docs.encryption else {}),
                 tags=tag_list(tags),
                 **(publish or {}),
             )
@@ -124,7 +124,7 @@ class StateMachines:
             **({"roleArn": role_arn} if role_arn else {}),
             loggingConfiguration=docs.logging,
             tracingConfiguration=docs.tracing,
-            encryptionConfiguration=docs.encryption,
+            **({"encryptionConfiguration": docs.encryption} if docs.encryption else {}),
             **(publish or {}),
         )
 
