@@ -4,8 +4,9 @@
 - checks that the Serverless Application Repository would take it: the metadata it requires, a
   semantic version equal to the release's, documents in S3, and says which capabilities a
   deployer must acknowledge;
-- writes the StackSets template: StackSets do not run transforms (AWS::Serverless), so this is the
-  template as SAM expands it, its code read from a bucket of each region (``<prefix>-<region>``),
+- writes the StackSets template: stack sets with service-managed permissions (Organizations) take
+  no template that references a macro, and AWS::Serverless is one, so this is the template as SAM
+  expands it, its code read from a bucket of each region (``<prefix>-<region>``),
   since Lambda takes code only from a bucket in the function's region.
 
     python tools/release.py dist/template.yaml --stackset dist/stackset.json [--source-url URL]
