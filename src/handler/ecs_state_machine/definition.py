@@ -81,7 +81,7 @@ def load(raw: Any, substitutions: Mapping[str, str]) -> dict[str, Any]:
                 "Give a YAML map, or a JSON string of the whole state machine.",
             ) from None
     elif isinstance(raw, Mapping):
-        document = _substitute_values(copy.deepcopy(dict(raw)), substitutions)
+        document = _substitute_values(dict(raw), substitutions)
     else:
         raise PropertyError(
             "Definition", raw, "must be a map or a JSON string", "Give the state machine's ASL."

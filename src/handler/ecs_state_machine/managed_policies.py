@@ -17,11 +17,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError, call_allowing_missing, policy_document, tag_list
+from .values import OWNERSHIP_TAG_PREFIX
 
 if TYPE_CHECKING:
     from .aws import Aws
 
-POLICY_COUNT_TAG = "ecs-state-machine:managed-policies"
+POLICY_COUNT_TAG = f"{OWNERSHIP_TAG_PREFIX}managed-policies"
 
 
 def count_of(tags: dict[str, str]) -> int | None:

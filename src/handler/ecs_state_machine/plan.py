@@ -92,7 +92,6 @@ def make_plan(props: SingleTask | Workflow, place: Place, aws: Aws, settings: Se
         key = resolve_key(str(props.encryption.kms_key_id), aws, place)
         plan = replace(
             plan,
-            states_encryption=True,
             encryption={
                 "type": "CUSTOMER_MANAGED_KMS_KEY",
                 "kmsKeyId": key,

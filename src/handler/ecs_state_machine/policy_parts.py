@@ -40,10 +40,6 @@ class PolicyParts:
     inline: dict[str, Any]
     managed: tuple[dict[str, Any], ...] = ()
 
-    @property
-    def total(self) -> int:
-        return size(self.inline) + sum(size(m) for m in self.managed)
-
 
 def _pieces(statement: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     """The statement, or (when a document of it alone would pass `limit`) statements that share

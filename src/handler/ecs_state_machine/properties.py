@@ -57,15 +57,11 @@ class Spec:
     empty_is_a_value: bool = False  # [] means something (else an empty value is no value)
 
 
-def _text(regex: re.Pattern[str], what: str, fix: str) -> Converter:
-    return pattern(regex, what, fix)
-
-
 SCHEMA: dict[str, Spec] = {
     "TaskDefinition": Spec("task_definition", task_definition_ref, "family, family:revision or ARN", "task"),
     "ContainerName": Spec(
         "container_name",
-        _text(NAME, "a container name", "Use the container's name."),
+        pattern(NAME, "a container name", "Use the container's name."),
         "container whose command is overridden",
         "task",
     ),
@@ -86,7 +82,7 @@ SCHEMA: dict[str, Spec] = {
     ),
     "PlatformVersion": Spec(
         "platform_version",
-        _text(PLATFORM_VERSION, "a platform version", "Use LATEST or a version such as 1.4.0."),
+        pattern(PLATFORM_VERSION, "a platform version", "Use LATEST or a version such as 1.4.0."),
         "Fargate platform version",
         "task",
     ),
@@ -119,7 +115,7 @@ SCHEMA: dict[str, Spec] = {
     ),
     "StateMachineName": Spec(
         "state_machine_name",
-        _text(arn.STATE_MACHINE_NAME, "a state machine name", "Use 1-80 letters, digits, - or _."),
+        pattern(arn.STATE_MACHINE_NAME, "a state machine name", "Use 1-80 letters, digits, - or _."),
         "name",
     ),
     "StateMachineType": Spec(
@@ -173,7 +169,7 @@ SCHEMA: dict[str, Spec] = {
     # build number, the newest revision's number) re-resolves the task definitions on demand.
     "RefreshToken": Spec(
         "refresh_token",
-        _text(re.compile(r"^[\x20-\x7e]{1,256}$"), "printable text", "Use up to 256 printable characters."),
+        pattern(re.compile(r"^[\x20-\x7e]{1,256}$"), "printable text", "Use up to 256 printable characters."),
         "any value",
     ),
 }

@@ -16,17 +16,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from . import response
 from .authenticity import response_host, response_url_problem
 from .errors import ProviderError, show
-from .log import SERVICE
+from .log import child_logger
 from .names import failed_create_id
 from .settings import Settings
 
-logger = Logger(service=SERVICE, child=True)
+logger = child_logger()
 # crhelper logs whole events at DEBUG, ResponseURL (a credential) included: keep it quiet.
 logging.getLogger("crhelper").setLevel(logging.WARNING)
 

@@ -21,11 +21,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
+from .log import child_logger
 
-from .log import SERVICE
-
-logger = Logger(service=SERVICE, child=True)
+logger = child_logger()
 
 BODY_LIMIT = 4096
 ATTEMPTS = 5

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .arn import Arn
-from .errors import MISSING, PropertyError
+from .errors import MISSING, PropertyError, choices
 from .settings import matches
 
 if TYPE_CHECKING:
@@ -176,6 +176,13 @@ def check_task_roles(td: TaskDefinition, prop: str, place: Place, settings: Sett
             td.label,
             problem,
             "Register a revision with allowed roles, or ask the administrator to widen TaskRolePattern.",
+        )
+
+
+def check_container(prop: str, name: str | None, td: TaskDefinition) -> None:
+    if name not in td.containers:
+        raise PropertyError(
+            prop, name, f"is not a container of {td.label}", f"Use one of: {choices(list(td.containers))}."
         )
 
 

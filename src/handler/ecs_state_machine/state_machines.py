@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .arn import state_machine_name
-from .aws import AwsError, call_allowing_missing, tag_list
+from .aws import MISSING_CODES, AwsError, call_allowing_missing, tag_list
 from .errors import PropertyError, ProviderError
 
 if TYPE_CHECKING:
     from .aws import Aws
     from .plan import Documents
     from .request import Request
-
-MISSING = ("ResourceNotFound", "StateMachineDoesNotExist")
 
 
 class StateMachines:
@@ -48,7 +46,7 @@ class StateMachines:
                 "stepfunctions", "list_tags_for_resource", "reading the state machine's tags", resourceArn=arn
             )
         except AwsError as err:
-            if err.code in MISSING:
+            if err.code in MISSING_CODES:
                 return None
             raise
         tags = {t["key"]: t["value"] for t in listed.get("tags", [])}

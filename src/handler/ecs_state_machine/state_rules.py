@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .arn import Arn
 from .errors import MISSING, PropertyError, choices
-from .rules import check_fargate, check_place, check_task_roles
+from .rules import check_container, check_fargate, check_place, check_task_roles
 from .settings import matches
 
 if TYPE_CHECKING:
@@ -130,13 +130,7 @@ def check_state(task: EcsTask, td: TaskDefinition) -> None:
     """A Definition's ECS task state against the revision it runs: its container overrides, its
     network configuration, its launch type, and its role overrides."""
     for index, name in task.container_names:
-        if name not in td.containers:
-            raise PropertyError(
-                task.where("Overrides", f"ContainerOverrides[{index}]", "Name"),
-                name,
-                f"is not a container of {td.label}",
-                f"Use one of: {choices(list(td.containers))}.",
-            )
+        check_container(task.where("Overrides", f"ContainerOverrides[{index}]", "Name"), name, td)
     if td.network_mode == "awsvpc" and not task.network_configured:
         raise PropertyError(
             task.where("NetworkConfiguration"),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .converters import fields, integer, items, string
+from .converters import choice, fields, integer, items, string
 from .errors import MISSING, PropertyError
 from .values import NAME, error_names, jsonpath, states_all_last
 
@@ -189,7 +189,7 @@ def placement_constraints(prop: str, raw: Any) -> tuple[Placement, ...]:
     for index, entry in enumerate(items(prop, raw, 1, 10)):
         where = f"{prop}[{index}]"
         item = fields(where, entry, ("Type", "Expression"), required=("Type",))
-        kind = _choice(f"{where}.Type", item["Type"], ("distinctInstance", "memberOf"))
+        kind = choice(f"{where}.Type", item["Type"], ("distinctInstance", "memberOf"))
         if kind == "memberOf" and "Expression" not in item:
             raise PropertyError(
                 f"{where}.Expression",
@@ -213,13 +213,13 @@ def placement_strategy(prop: str, raw: Any) -> tuple[Placement, ...]:
     for index, entry in enumerate(items(prop, raw, 1, 5)):
         where = f"{prop}[{index}]"
         item = fields(where, entry, ("Type", "Field"), required=("Type",))
-        kind = _choice(f"{where}.Type", item["Type"], ("random", "spread", "binpack"))
+        kind = choice(f"{where}.Type", item["Type"], ("random", "spread", "binpack"))
         field = item.get("Field")
         if kind == "random":
             if field is not None:
                 raise PropertyError(f"{where}.Field", field, "does not apply to random", "Remove it.")
         elif kind == "binpack":
-            field = _choice(f"{where}.Field", field if field is not None else "", ("cpu", "memory"))
+            field = choice(f"{where}.Field", field if field is not None else "", ("cpu", "memory"))
         else:
             field = string(
                 f"{where}.Field",
@@ -230,14 +230,6 @@ def placement_strategy(prop: str, raw: Any) -> tuple[Placement, ...]:
             )
         found.append(Placement(kind, field))
     return tuple(found)
-
-
-def _choice(prop: str, raw: Any, allowed: tuple[str, ...]) -> str:
-    text = string(prop, raw)
-    folded = {a.lower(): a for a in allowed}
-    if text.lower() not in folded:
-        raise PropertyError(prop, text, "is not a valid choice", f"Use one of: {', '.join(allowed)}.")
-    return folded[text.lower()]
 
 
 def catch(prop: str, raw: Any) -> tuple[dict[str, Any], ...]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import MISSING, PropertyError, choices
-from .rules import check_combinations, check_fargate, check_place, check_task_roles
+from .rules import check_combinations, check_container, check_fargate, check_place, check_task_roles
 from .task_options import TASK_TOKEN_PATH
 
 if TYPE_CHECKING:
@@ -201,22 +201,10 @@ def container(props: SingleTask, td: TaskDefinition) -> str:
     ContainerOverrides, each must name a container of the revision (all of them, comma-separated)."""
     if props.container_overrides is not None:
         for index, override in enumerate(props.container_overrides):
-            if override.container_name not in td.containers:
-                raise PropertyError(
-                    f"ContainerOverrides[{index}].ContainerName",
-                    override.container_name,
-                    f"is not a container of {td.label}",
-                    f"Use one of: {choices(list(td.containers))}.",
-                )
+            check_container(f"ContainerOverrides[{index}].ContainerName", override.container_name, td)
         return ",".join(str(o.container_name) for o in props.container_overrides)
     if props.container_name:
-        if props.container_name not in td.containers:
-            raise PropertyError(
-                "ContainerName",
-                props.container_name,
-                f"is not a container of {td.label}",
-                f"Use one of: {choices(list(td.containers))}.",
-            )
+        check_container("ContainerName", props.container_name, td)
         return props.container_name
     if len(td.containers) == 1:
         return td.containers[0]

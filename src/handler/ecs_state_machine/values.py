@@ -26,7 +26,6 @@ _FAMILY_REVISION = re.compile(r"^([A-Za-z0-9_-]{1,255}):([1-9][0-9]{0,8})$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 PLATFORM_VERSION = re.compile(r"^(LATEST|\d{1,3}\.\d{1,3}\.\d{1,3})$")
-_CAPACITY_PROVIDER = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # A Step Functions reference path: $ or $$ followed by .field, ['field'] or [index] steps.
 _JSONPATH = re.compile(r"^\$\$?(?:\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\\\x00-\x1f]{1,128}'\]|\[[0-9]{1,6}\])*$")
 _ERROR_NAME = re.compile(r"^[\x20-\x7e]{1,256}$")
@@ -107,7 +106,7 @@ def capacity_provider_strategy(prop: str, raw: Any) -> tuple[CapacityProviderIte
         name = string(
             f"{where}.CapacityProvider",
             item["CapacityProvider"],
-            _CAPACITY_PROVIDER,
+            NAME,
             "a capacity provider name",
         )
         weight = integer(f"{where}.Weight", item["Weight"], 0, 1000) if "Weight" in item else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .arn import state_machine_name
@@ -54,13 +53,6 @@ def remembered(tags: dict[str, str]) -> list[tuple[int, str]]:
 def remember(previous: list[tuple[int, str]], number: int, digest: str) -> str:
     entries = [(number, digest), *[(n, d) for n, d in previous if n != number]][:REMEMBERED]
     return ",".join(f"{n}:{d}" for n, d in entries)
-
-
-@dataclass(frozen=True)
-class Published:
-    version_arn: str
-    alias_arn: str | None
-    revision_id: str | None
 
 
 class Versions:
