@@ -13,7 +13,6 @@ from .arn import state_machine_name
 from .errors import ProviderError
 from .log import child_logger
 from .names import role_name_for
-from .properties import Previous
 from .roles import Roles, Wanted
 from .state_machines import StateMachines
 from .versions import VERSIONS_TAG, Publishing, Versions, content_hash, remember
@@ -85,16 +84,16 @@ class Deployment:
         self.roles, self.machines, self.settings = roles, machines, settings
         self.req, self.props, self.plan = req, props, plan
         self.report_id, self.timed_out = report_id, timed_out
-        previous_alias = Previous.of(req.old_properties).alias if req.request_type == "Update" else None
         self.publishing = Publishing(
             Versions(machines.aws),
             props.publish_version,
             props.version_description,
             props.alias_name,
             props.keep,
-            previous_alias,
+            req.previous.alias,
         )
         self.version_data: dict[str, str] = {}
+        self.versions_tag: dict[str, str] = {}  # the versions tag to write, when publishing changed it
 
     def new(self, arn: str, *, report: bool = False) -> Outcome:
         """Make (or, on a repeated delivery, bring up to date) the state machine `arn` and its role.
@@ -131,7 +130,7 @@ class Deployment:
                 existing = self._create_state_machine(docs, arn, role_arn, undo, role_created)
             if existing is not None:
                 self._update(arn, docs, role_arn, role_arn)
-                self.machines.tag(arn, self._tags(), self._stale_tags())
+                self._write_tags(arn, everything=True)
             self._check_time()
             return self._outcome(arn, role_arn)
         except BaseException:
@@ -155,6 +154,7 @@ class Deployment:
             undo.machine(arn)
             self.machines.tags_seen[arn] = tags
             self._published(arn, answer, digest, reuse=None, fresh=True)
+            self._write_tags(arn, everything=False)
             return None
         existing = self.machines.existing(arn, self.req)
         if existing is None:
@@ -180,9 +180,10 @@ class Deployment:
         except BaseException:
             undo.run()
             raise
-        previous = Previous.of(self.req.old_properties)
-        if previous.tags is None or self._tags() != {**previous.tags, **self.req.ownership}:
-            self.machines.tag(arn, self._tags(), self._stale_tags())
+        previous = self.req.previous
+        self._write_tags(
+            arn, everything=previous.tags is None or self._tags() != {**previous.tags, **self.req.ownership}
+        )
         if self.props.role_arn and previous.role_arn != self.props.role_arn:
             # Switched from a created role to the stack's own: the created one is no longer used.
             self.roles.delete_if_owned(role_name_for(arn), self.req)
@@ -195,31 +196,25 @@ class Deployment:
         step leaves it running either revision; the next follow or Update finishes the move."""
         docs = self.plan.documents(arn)
         if self.props.role_arn:  # the stack's own role: its permissions are the stack's to keep
-            self._update(arn, docs, None, self.props.role_arn, remember_versions=False)
+            self._update(arn, docs, None, self.props.role_arn)
             return
         both = self.plan.documents(arn, also=previous_policy)
         name = role_name_for(arn)
         role_arn, _created, parts = self.roles.ensure(
             name, self.req, self._wanted(both, arn), read_first=True, may_create=False
         )
-        self._update(arn, docs, None, role_arn, remember_versions=False)
+        self._update(arn, docs, None, role_arn)
         self.roles.write(name, self._wanted(docs, arn), created=False, before=parts)
 
-    def _update(
-        self, arn: str, docs: Documents, role_arn: str | None, runs_as: str, *, remember_versions: bool = True
-    ) -> None:
+    def _update(self, arn: str, docs: Documents, role_arn: str | None, runs_as: str) -> None:
         """UpdateStateMachine (handing it `role_arn`, unless None), publishing a version when the
         content is new; content an earlier version holds (a rollback) moves the alias back to it."""
-        if (
-            docs.encryption is None
-            and self.req.request_type == "Update"
-            and Previous.of(self.req.old_properties).encrypted
-        ):
+        if docs.encryption is None and self.req.previous.encrypted:
             docs = replace(docs, encryption={"type": "AWS_OWNED_KEY"})  # the property went: back to AWS's key
         digest = content_hash(docs, runs_as)
         reuse = self.publishing.reusable(self.machines.tags_seen.get(arn, {}), digest)
         answer = self.machines.update(arn, docs, role_arn, publish=self.publishing.args(reuse))
-        self._published(arn, answer, digest, reuse=reuse, fresh=False, remember_versions=remember_versions)
+        self._published(arn, answer, digest, reuse=reuse, fresh=False)
 
     def _published(
         self,
@@ -229,15 +224,24 @@ class Deployment:
         *,
         reuse: int | None,
         fresh: bool,
-        remember_versions: bool = True,
     ) -> None:
         tags = self.machines.tags_seen.get(arn, {})
         self.version_data, value = self.publishing.after(
             arn, answer, digest=digest, tags=tags, reuse=reuse, fresh=fresh
         )
-        if remember_versions and value is not None and tags.get(VERSIONS_TAG) != value:
-            self.machines.tag(arn, {**self.req.ownership, VERSIONS_TAG: value}, [])
-            self.machines.tags_seen[arn] = {**tags, VERSIONS_TAG: value}
+        self.versions_tag = (
+            {VERSIONS_TAG: value} if value is not None and tags.get(VERSIONS_TAG) != value else {}
+        )
+
+    def _write_tags(self, arn: str, *, everything: bool) -> None:
+        """Write the versions tag publishing changed and, with `everything`, the stack's tags and the
+        ownership tags too (removing stale keys), in one TagResource."""
+        versions, self.versions_tag = self.versions_tag, {}
+        if everything:
+            self.machines.tag(arn, {**self._tags(), **versions}, self._stale_tags())
+        elif versions:
+            self.machines.tag(arn, {**self.req.ownership, **versions}, [])
+        self.machines.tags_seen[arn] = {**self.machines.tags_seen.get(arn, {}), **versions}
 
     def _role(self, docs: Documents, arn: str, *, read_first: bool = False) -> tuple[str, bool]:
         """The role the state machine runs with, and whether this call created it."""
@@ -274,9 +278,8 @@ class Deployment:
 
     def _stale_tags(self) -> list[str]:
         """Tag keys the old properties asked for and these do not: the ones an Update may remove."""
-        previous = Previous.of(self.req.old_properties) if self.req.request_type == "Update" else Previous()
         desired = self._tags()
-        return [key for key in previous.tags or {} if key not in desired]
+        return [key for key in self.req.previous.tags or {} if key not in desired]
 
     def _outcome(self, arn: str, role_arn: str) -> Outcome:
         return Outcome(

@@ -57,10 +57,7 @@ class Lifecycle:
     # ------------------------------------------------------------------ requests
     def create(self, req: Request) -> Outcome:
         props = parse(req.properties)
-        name = props.state_machine_name or default_state_machine_name(
-            req.stack_id, req.logical_id, req.request_id
-        )
-        arn = self.place.state_machine_arn(name)
+        arn = self._named(props) or self._fresh(req)
         plan = make_plan(props, self.place, self.aws, self.settings)
         self.following.check(props, plan, req.properties, arn)
         outcome = self._deployment(req, props, plan).new(arn, report=True)
@@ -78,9 +75,7 @@ class Lifecycle:
                 f"PhysicalResourceId {current} is a state machine this resource does not own "
                 "(ownership tags differ); it was left untouched. Remove the resource from the stack."
             )
-        involved = bool(owned) and (
-            props.follow_revisions or Previous.of(req.old_properties).follows is not False
-        )
+        involved = bool(owned) and (props.follow_revisions or req.previous.follows is not False)
         with self.following.lease(req, current, involved) as held:
             plan = make_plan(props, self.place, self.aws, self.settings)
             self.following.check(props, plan, req.properties, current)
@@ -92,9 +87,7 @@ class Lifecycle:
         self, req: Request, props: Properties, plan: Plan, current: str, owned: bool | None
     ) -> Outcome:
         deployment = self._deployment(req, props, plan)
-        fresh = self.place.state_machine_arn(
-            default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
-        )
+        fresh = self._fresh(req)
         target = self._target(req, props, current, fresh) if owned else None
         if target is None:
             return self._recreate(deployment, current, fresh)
@@ -133,7 +126,7 @@ class Lifecycle:
     def _target(self, req: Request, props: Properties, current: str, fresh: str) -> str | None:
         """Where an Update must leave the resource: `current` (in place) or a replacement's ARN;
         None if the state machine turns out to be gone."""
-        previous = Previous.of(req.old_properties)
+        previous = req.previous
         current_name = state_machine_name(current)
         name = props.state_machine_name or (state_machine_name(fresh) if previous.named else current_name)
         if name != current_name or props.state_machine_type == previous.state_machine_type:
@@ -157,8 +150,17 @@ class Lifecycle:
     def _recreate(self, deployment: Deployment, current: str, fresh: str) -> Outcome:
         """The state machine of an Update is gone (deleted out of band): make a new one and report its id."""
         logger.warning("state machine not found on update; creating a new one", extra={"arn": current})
-        name = deployment.props.state_machine_name or state_machine_name(fresh)
-        return deployment.new(self.place.state_machine_arn(name))
+        return deployment.new(self._named(deployment.props) or fresh)
+
+    def _named(self, props: Properties) -> str | None:
+        """The ARN of the StateMachineName the stack chose, if it chose one."""
+        return self.place.state_machine_arn(props.state_machine_name) if props.state_machine_name else None
+
+    def _fresh(self, req: Request) -> str:
+        """The ARN of the name generated for this request (unique to its RequestId)."""
+        return self.place.state_machine_arn(
+            default_state_machine_name(req.stack_id, req.logical_id, req.request_id)
+        )
 
     def _deployment(self, req: Request, props: Properties, plan: Plan) -> Deployment:
         return Deployment(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from .properties import Previous
 from .values import OWNERSHIP_TAG_PREFIX
 
 OWNER_STACK = f"{OWNERSHIP_TAG_PREFIX}stack-id"
@@ -32,6 +34,11 @@ class Request:
             properties=event.get("ResourceProperties", {}),
             old_properties=event.get("OldResourceProperties", {}),
         )
+
+    @cached_property
+    def previous(self) -> Previous:
+        """What an Update's old properties said (read once per request); nothing for the others."""
+        return Previous.of(self.old_properties) if self.request_type == "Update" else Previous()
 
     @property
     def ownership(self) -> dict[str, str]:
