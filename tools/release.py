@@ -48,8 +48,9 @@ def problems(template: dict[str, Any]) -> list[str]:
     found = []
     app = template.get("Metadata", {}).get("AWS::ServerlessRepo::Application", {})
     found += [f"Metadata lacks {key}" for key in REQUIRED if not app.get(key)]
-    if app.get("SemanticVersion") != release_version() or not SEMVER.match(str(app.get("SemanticVersion"))):
-        found.append(f"SemanticVersion {app.get('SemanticVersion')} is not the release's {release_version()}")
+    version, release = app.get("SemanticVersion"), release_version()
+    if version != release or not SEMVER.match(str(version)):
+        found.append(f"SemanticVersion {version} is not the release's {release}")
     for key in ("LicenseUrl", "ReadmeUrl"):
         if not str(app.get(key, "")).startswith("s3://"):
             found.append(f"{key} is not in S3 (run sam package)")

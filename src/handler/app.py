@@ -15,9 +15,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from ecs_state_machine import __version__
-from ecs_state_machine.arn import Place, place_of
 from ecs_state_machine.authenticity import confirm, still_waiting
-from ecs_state_machine.aws import Aws, Deadline, caller_place
+from ecs_state_machine.aws import Aws, Deadline, invoked_place
 from ecs_state_machine.deploy import Outcome
 from ecs_state_machine.errors import ProviderError, Refused
 from ecs_state_machine.lifecycle import Lifecycle
@@ -33,18 +32,12 @@ helper = Provider()
 Operation = Callable[[Lifecycle, Request], Outcome | None]
 
 
-def _place(request: Request, context: Any, aws: Aws, settings: Settings) -> Place:
-    if settings.sam_local:
-        return caller_place(aws)
-    return place_of(getattr(context, "invoked_function_arn", None), request.stack_id)
-
-
 def _act(request: Request, context: Any, operation: Operation) -> str | None:
     settings = Settings.from_environment(os.environ)
     aws = Aws(Deadline(helper.remaining_ms))
     lifecycle = Lifecycle(
         aws,
-        _place(request, context, aws, settings),
+        invoked_place(context, request.stack_id, aws, sam_local=settings.sam_local),
         settings,
         report_id=helper.report_id,
         timed_out=helper.timed_out,

@@ -15,8 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ecs_state_machine import __version__
-from ecs_state_machine.arn import place_of
-from ecs_state_machine.aws import Aws, Deadline, caller_place
+from ecs_state_machine.aws import Aws, Deadline, invoked_place
 from ecs_state_machine.follow_store import FollowStore
 from ecs_state_machine.follower import Follower
 from ecs_state_machine.log import SERVICE
@@ -39,9 +38,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aws = Aws(Deadline(remaining))
     follower = Follower(
         aws,
-        caller_place(aws)
-        if settings.sam_local
-        else place_of(getattr(context, "invoked_function_arn", None), None),
+        invoked_place(context, None, aws, sam_local=settings.sam_local),
         settings,
         FollowStore(aws, settings.follow_table),
         count=lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value),

@@ -24,7 +24,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .arn import Place
+from .arn import Place, place_of
 from .errors import ProviderError, error_code, error_message, is_propagation_error, is_transient, translate
 
 # Three attempts per call inside botocore (short bursts); longer trouble is Aws.call's to retry,
@@ -78,17 +78,20 @@ class Aws:
         self.deadline = deadline or Deadline(None)
         self._session = session
         self._clients: dict[str, Any] = dict(clients or {})
+        self._clients_lock = threading.Lock()  # threads share this object (parallel describes, sweeps)
         self._sleep = sleep
         self._clock = clock
         self.budget = budget
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            if self._session is not None:
-                self._clients[service] = self._session.client(service, config=CLIENT_CONFIG)
-            else:
-                self._clients[service] = shared_client(service)
-        return self._clients[service]
+        """The client for `service`, made on first use (once, whichever thread asks first)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                if self._session is not None:
+                    self._clients[service] = self._session.client(service, config=CLIENT_CONFIG)
+                else:
+                    self._clients[service] = shared_client(service)
+            return self._clients[service]
 
     def call(
         self, service: str, operation: str, action: str, *, propagation: bool = False, **kwargs: Any
@@ -121,6 +124,14 @@ class Aws:
     def pause(self, seconds: float) -> None:
         """Wait `seconds`, never past the deadline's reserve."""
         self._sleep(max(0.0, min(seconds, self.deadline.left())))
+
+
+def invoked_place(context: Any, stack_id: str | None, aws: Aws, *, sam_local: bool) -> Place:
+    """Where a function acts: the account of its own ARN (else of `stack_id`), or, under
+    `sam local invoke`, the credentials' account."""
+    if sam_local:
+        return caller_place(aws)
+    return place_of(getattr(context, "invoked_function_arn", None), stack_id)
 
 
 def caller_place(aws: Aws) -> Place:

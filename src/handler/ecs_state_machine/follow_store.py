@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .arn import state_machine_name
 from .aws import AwsError
 from .errors import ProviderError
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 MACHINE = "machine"
 LEASE_SECONDS = 330  # longer than either function may run (300 s)
 ITEM_LIMIT = 350_000  # DynamoDB takes 400 KB per item; room is kept for the lease and the keys
+LEASE_FREE = "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me"
+GIVE_BACK = "REMOVE lease_owner, lease_expires"
 
 
 class Busy(ProviderError):
@@ -70,26 +73,34 @@ class FollowStore:
         self.table = table
         self.clock = clock
 
+    def _machine(self, operation: str, action: str, arn: str, **kwargs: Any) -> Any:
+        """One call on `arn`'s machine item."""
+        return self.aws.call(
+            "dynamodb", operation, action, TableName=self.table, Key=_key(MACHINE, arn), **kwargs
+        )
+
     # ------------------------------------------------------------------ finding followers
     def followers(self, family: str) -> list[str]:
         """The state machines that follow `family` (one Query)."""
-        return [item["sk"] for item in self._query(f"family#{family}")]
+        return self._query(f"family#{family}")
 
     def machines(self) -> list[str]:
         """Every following state machine (the sweep)."""
-        return [item["sk"] for item in self._query(MACHINE) if "properties" in item]
+        return self._query(MACHINE, FilterExpression="attribute_exists(properties)")
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+    def _query(self, pk: str, **filters: Any) -> list[str]:
+        """The sort keys (state machine ARNs) under `pk`, every page."""
+        found: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ProjectionExpression": "sk, properties" if pk == MACHINE else "sk",
+            "ProjectionExpression": "sk",
+            **filters,
         }
         while True:
             page = self.aws.call("dynamodb", "query", f"finding what follows {pk}", **kwargs)
-            found.extend(_plain(item) for item in page.get("Items", []))
+            found.extend(item["sk"]["S"] for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -99,16 +110,12 @@ class FollowStore:
         """Hold the lease of `arn`'s item; its spec (None: no item, or, with `create`, none yet).
         Raises Busy if another holder's lease has not expired."""
         now = int(self.clock())
-        condition = "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me"
-        if not create:
-            condition = f"attribute_exists(sk) AND ({condition})"
+        condition = LEASE_FREE if create else f"attribute_exists(sk) AND ({LEASE_FREE})"
         try:
-            answer = self.aws.call(
-                "dynamodb",
+            answer = self._machine(
                 "update_item",
                 f"taking the lease of {arn}",
-                TableName=self.table,
-                Key=_key(MACHINE, arn),
+                arn,
                 UpdateExpression="SET lease_owner = :me, lease_expires = :until",
                 ConditionExpression=condition,
                 ExpressionAttributeValues={
@@ -121,48 +128,43 @@ class FollowStore:
         except AwsError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
-            if not create and self._get(arn) is None:
+            if not create and self._get(arn, "sk") is None:
                 return None
             raise Busy(
-                f"State machine {arn.rsplit(':', 1)[-1]} is being moved by another request; try again."
+                f"State machine {state_machine_name(arn)} is being moved by another request; try again."
             ) from None
         return _spec(arn, _plain(answer.get("Attributes", {})))
 
     def release(self, arn: str, owner: str) -> None:
         """Give the lease back (if still held); never raises: it expires anyway."""
         with contextlib.suppress(AwsError):
-            self.aws.call(
-                "dynamodb",
+            self._machine(
                 "update_item",
                 f"releasing the lease of {arn}",
-                TableName=self.table,
-                Key=_key(MACHINE, arn),
-                UpdateExpression="REMOVE lease_owner, lease_expires",
+                arn,
+                UpdateExpression=GIVE_BACK,
                 ConditionExpression="lease_owner = :me",
                 ExpressionAttributeValues={":me": {"S": owner}},
             )
 
-    def _get(self, arn: str) -> dict[str, Any] | None:
-        item = self.aws.call(
-            "dynamodb", "get_item", f"reading {arn}", TableName=self.table, Key=_key(MACHINE, arn)
-        ).get("Item")
+    def _get(self, arn: str, projection: str) -> dict[str, Any] | None:
+        """The attributes `projection` names of `arn`'s item; None if it has none."""
+        item = self._machine("get_item", f"reading {arn}", arn, ProjectionExpression=projection).get("Item")
         return _plain(item) if item else None
 
     # ------------------------------------------------------------------ writing
     def save(self, spec: Spec, owner: str, previous: tuple[str, ...] = ()) -> None:
         """Record `spec` (the lease given back in the same write), and index its families; `previous`:
         the families it followed before, whose index items it no longer needs are removed."""
-        self.aws.call(
-            "dynamodb",
+        self._machine(
             "update_item",
             f"recording what {spec.arn} follows",
-            TableName=self.table,
-            Key=_key(MACHINE, spec.arn),
+            spec.arn,
             UpdateExpression=(
                 "SET stack_id = :stack, logical_id = :logical, properties = :properties, families = :families, "
-                "revisions = :revisions, policy = :policy REMOVE lease_owner, lease_expires"
+                f"revisions = :revisions, policy = :policy {GIVE_BACK}"
             ),
-            ConditionExpression="attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires < :now",
+            ConditionExpression=LEASE_FREE,
             ExpressionAttributeValues={
                 ":stack": {"S": spec.stack_id},
                 ":logical": {"S": spec.logical_id},
@@ -180,13 +182,11 @@ class FollowStore:
 
     def moved(self, spec: Spec, revisions: tuple[str, ...], policy: dict[str, Any], owner: str) -> None:
         """The follower moved `spec`'s state machine: record what it was made from, lease given back."""
-        self.aws.call(
-            "dynamodb",
+        self._machine(
             "update_item",
             f"recording the move of {spec.arn}",
-            TableName=self.table,
-            Key=_key(MACHINE, spec.arn),
-            UpdateExpression="SET revisions = :revisions, policy = :policy REMOVE lease_owner, lease_expires",
+            spec.arn,
+            UpdateExpression=f"SET revisions = :revisions, policy = :policy {GIVE_BACK}",
             ConditionExpression="lease_owner = :me",
             ExpressionAttributeValues={
                 ":revisions": {"S": json.dumps(list(revisions))},
@@ -197,18 +197,12 @@ class FollowStore:
 
     def forget(self, arn: str) -> None:
         """`arn` follows nothing any more: its item and its index items go."""
-        item = self._get(arn)
+        item = self._get(arn, "sk, families")
         if item is None:
             return
         families = json.loads(item.get("families") or "[]")
         self._index(arn, [], families)
-        self.aws.call(
-            "dynamodb",
-            "delete_item",
-            f"forgetting what {arn} follows",
-            TableName=self.table,
-            Key=_key(MACHINE, arn),
-        )
+        self._machine("delete_item", f"forgetting what {arn} follows", arn)
 
     def _index(self, arn: str, added: list[str], removed: list[str]) -> None:
         requests = [{"PutRequest": {"Item": _key(f"family#{f}", arn)}} for f in added] + [

@@ -131,8 +131,6 @@ class Follower:
             return self.reconcile(arn)
 
         if len(arns) > 1:
-            for service in ("dynamodb", "ecs", "iam", "stepfunctions"):
-                self.aws.client(service)  # made once, before the threads share them
             with ThreadPoolExecutor(max_workers=min(WORKERS, len(arns)), thread_name_prefix="follow") as pool:
                 outcomes.update(pool.map(one, arns))
         else:

@@ -34,6 +34,10 @@ class Held:
     families: tuple[str, ...] = ()
     leased: bool = False
 
+    @classmethod
+    def of(cls, req: Request) -> Held:
+        return cls(f"cloudformation:{req.request_id}")
+
 
 def kept_properties(raw: Any) -> dict[str, Any]:
     """The properties the follower plans from: what CloudFormation sent, without its own keys."""
@@ -62,7 +66,7 @@ class Following:
     def lease(self, req: Request, arn: str, involved: bool) -> Iterator[Held]:
         """Hold `arn`'s lease for the request's writes when the resource follows (or followed).
         Waits for a follow in progress to finish, then fails with a Reason."""
-        held = Held(f"cloudformation:{req.request_id}")
+        held = Held.of(req)
         if self.store is None or not involved:
             yield held
             return

@@ -61,9 +61,7 @@ class Lifecycle:
         plan = make_plan(props, self.place, self.aws, self.settings)
         self.following.check(props, plan, req.properties, arn)
         outcome = self._deployment(req, props, plan).new(arn, report=True)
-        self.following.record(
-            req, props, plan, outcome.physical_id, Held(f"cloudformation:{req.request_id}"), None
-        )
+        self.following.record(req, props, plan, outcome.physical_id, Held.of(req), None)
         return outcome
 
     def update(self, req: Request) -> Outcome:

@@ -169,7 +169,7 @@ def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws, account: str
     for task in tasks:
         for key, describe in _needs(props, task, aws, account):
             wanted.setdefault(key, describe)
-    found = _all_at_once(wanted, aws)
+    found = _all_at_once(wanted)
 
     def get(key: tuple[str, str]) -> Any:
         result = found[key]
@@ -224,7 +224,7 @@ def _needs(
     return needs
 
 
-def _all_at_once(wanted: dict[tuple[str, str], Callable[[], Any]], aws: Aws) -> dict[tuple[str, str], Any]:
+def _all_at_once(wanted: dict[tuple[str, str], Callable[[], Any]]) -> dict[tuple[str, str], Any]:
     """Each describe's result, or the error it raised."""
 
     def attempt(describe: Callable[[], Any]) -> Any:
@@ -235,7 +235,6 @@ def _all_at_once(wanted: dict[tuple[str, str], Callable[[], Any]], aws: Aws) -> 
 
     if len(wanted) <= 1:
         return {key: attempt(describe) for key, describe in wanted.items()}
-    aws.client("ecs")
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(wanted)), thread_name_prefix="resolve") as pool:
         futures = {key: pool.submit(attempt, describe) for key, describe in wanted.items()}
         return {key: future.result() for key, future in futures.items()}
