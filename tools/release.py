@@ -26,8 +26,28 @@ import yaml
 from cfnlint.decode import decode_str
 
 ROOT = Path(__file__).resolve().parents[1]
-SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+# Every constraint the Serverless Application Repository documents for its metadata (SAM developer
+# guide, "AWS SAM template Metadata section properties"): field, pattern, what the refusal says.
+AUTHOR = re.compile(r"^(?=.{1,127}$)[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$")
+NAME = re.compile(r"^[a-zA-Z0-9\-]{1,140}$")
+SPDX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
+# semver.org's own expression (core, pre-release, build)
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
 LABEL = re.compile(r"^[a-zA-Z0-9+\-_:/@]{1,127}$")
+MAX_LABELS = 10
+FIELDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("Name", NAME, "must be 1-140 letters, digits or hyphens"),
+    ("Author", AUTHOR, "must be 1-127 lowercase letters, digits and single hyphens (no spaces)"),
+    ("SpdxLicenseId", SPDX, "must be an SPDX license identifier, e.g. Apache-2.0"),
+    ("SemanticVersion", SEMVER, "must be a semantic version (semver.org), e.g. 1.2.0"),
+    ("HomePageUrl", URL, "must be an https URL"),
+    ("SourceCodeUrl", URL, "must be an https URL of a public repository"),
+)
 REQUIRED = ("Name", "Description", "Author", "SemanticVersion", "LicenseUrl", "ReadmeUrl", "SpdxLicenseId")
 # What SAR asks a deployer to acknowledge, by the resource types that need it.
 CAPABILITIES = {
@@ -43,24 +63,32 @@ def release_version() -> str:
     return found.group(1)
 
 
+def metadata_problems(app: dict[str, Any]) -> list[str]:
+    """What the Serverless Application Repository refuses in its metadata, field by field."""
+    found = [f"Metadata lacks {key}" for key in REQUIRED if not app.get(key)]
+    for key, pattern, rule in FIELDS:
+        value = app.get(key)
+        if value is not None and (not isinstance(value, str) or not pattern.match(value)):
+            found.append(f"{key} {value!r} {rule}")
+    if not 1 <= len(str(app.get("Description", ""))) <= 256:
+        found.append("Description must be 1-256 characters")
+    labels = app.get("Labels", [])
+    if len(labels) > MAX_LABELS:
+        found.append(f"Labels: {len(labels)} of at most {MAX_LABELS}")
+    found += [f"label {label!r} is not valid" for label in labels if not LABEL.match(str(label))]
+    found += [f"{key} holds an intrinsic function" for key, value in app.items() if isinstance(value, dict)]
+    return found
+
+
 def problems(template: dict[str, Any]) -> list[str]:
     """What the Serverless Application Repository would refuse in a packaged template."""
-    found = []
     app = template.get("Metadata", {}).get("AWS::ServerlessRepo::Application", {})
-    found += [f"Metadata lacks {key}" for key in REQUIRED if not app.get(key)]
-    version, release = app.get("SemanticVersion"), release_version()
-    if version != release or not SEMVER.match(str(version)):
-        found.append(f"SemanticVersion {version} is not the release's {release}")
+    found = metadata_problems(app)
+    if app.get("SemanticVersion") != release_version():
+        found.append(f"SemanticVersion {app.get('SemanticVersion')} is not the release's {release_version()}")
     for key in ("LicenseUrl", "ReadmeUrl"):
         if not str(app.get(key, "")).startswith("s3://"):
             found.append(f"{key} is not in S3 (run sam package)")
-    if not re.match(r"^[a-zA-Z0-9\-]{1,140}$", str(app.get("Name", ""))):
-        found.append("Name must be 1-140 letters, digits or hyphens")
-    if len(str(app.get("Description", ""))) > 256:
-        found.append("Description is longer than 256 characters")
-    found += [
-        f"label {label!r} is not valid" for label in app.get("Labels", []) if not LABEL.match(str(label))
-    ]
     for name, resource in template.get("Resources", {}).items():
         code = resource.get("Properties", {}).get("CodeUri")
         if resource.get("Type") == "AWS::Serverless::Function" and not str(code).startswith("s3://"):

@@ -132,3 +132,55 @@ def test_one_version_everywhere():
     changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
     assert re.search(r"^## \[?(\d+\.\d+\.\d+)", changelog, re.M).group(1) == __version__  # type: ignore[union-attr]
     assert 'version = {attr = "ecs_state_machine.__version__"}' in (REPO_ROOT / "pyproject.toml").read_text()
+
+
+def _metadata() -> dict[str, Any]:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str((REPO_ROOT / "template.yaml").read_text())
+    return dict(json.loads(json.dumps(template))["Metadata"]["AWS::ServerlessRepo::Application"])
+
+
+def test_the_metadata_meets_every_constraint_the_serverless_application_repository_documents():
+    from tools.release import metadata_problems
+
+    assert metadata_problems(_metadata()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        (
+            "Author",
+            "ecs-state-machine maintainers",
+            "Author 'ecs-state-machine maintainers' must be 1-127 lowercase",
+        ),
+        ("Author", "Maintainers", "lowercase"),
+        ("Author", "double--hyphen", "single hyphens"),
+        ("Author", "x" * 128, "1-127"),
+        ("Name", "ecs state machine", "Name 'ecs state machine' must be 1-140"),
+        ("Name", "x" * 141, "1-140"),
+        ("Description", "x" * 257, "Description must be 1-256"),
+        ("SemanticVersion", "1.0", "semantic version"),
+        ("SpdxLicenseId", "Apache 2.0", "SPDX"),
+        ("HomePageUrl", "http://example.com", "https"),
+        ("SourceCodeUrl", "github.com/x/y", "https"),
+        ("Labels", ["ok", "not ok"], "label 'not ok' is not valid"),
+        ("Labels", [f"l{i}" for i in range(11)], "Labels: 11 of at most 10"),
+        ("Author", {"Ref": "AWS::AccountId"}, "Author holds an intrinsic function"),
+    ],
+)
+def test_what_the_serverless_application_repository_refuses_is_caught_before_publishing(field, value, said):
+    from tools.release import metadata_problems
+
+    app = {**_metadata(), field: value}
+    found = metadata_problems(app)
+    assert any(said in problem for problem in found), found
+
+
+def test_metadata_missing_a_required_field_is_caught():
+    from tools.release import metadata_problems
+
+    app = _metadata()
+    del app["Author"]
+    assert "Metadata lacks Author" in metadata_problems(app)

@@ -834,3 +834,21 @@ def test_the_sweep_runs_on_the_schedule_given_and_not_at_all_without_one(templat
     assert re.fullmatch(template["Parameters"]["FollowSweepSchedule"]["AllowedPattern"], schedule)
     targets = rule["Properties"]["Targets"]
     assert [t["Arn"] for t in targets] == [{"Fn::GetAtt": ["FollowerFunction", "Arn"]}]
+
+
+@pytest.mark.parametrize(
+    ("logical", "handler"),
+    [("ProviderFunction", "app.lambda_handler"), ("FollowerFunction", "follower_app.lambda_handler")],
+)
+def test_env_json_gives_sam_local_the_settings_a_default_stack_gives(template, logical, handler):
+    """`sam local invoke --env-vars env.json` runs each function with the defaults' settings; what only a
+    deployed stack has (its boundary policy, its table) is left empty for the user to fill in."""
+    given = json.loads((ROOT / "env.json").read_text())[logical]
+    variables = function(template, handler)["Properties"]["Environment"]["Variables"]
+    rendered = Stack(template).render(variables)
+    expected = {
+        name: ("" if name in ("PERMISSIONS_BOUNDARY", "FOLLOW_TABLE") else str(rendered[name]))
+        for name in variables
+        if name not in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE")
+    }
+    assert given == expected
