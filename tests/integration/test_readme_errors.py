@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,18 +19,15 @@ from ecs_state_machine.policy_parts import split
 from ecs_state_machine.properties import parse
 from testkit import stacks
 from testkit.account import Account
+from testkit.docs import section
 from testkit.estate import register
 from testkit.transports import Context
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 EMPTY_TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
 
 
 def rows() -> list[str]:
-    section = README[
-        README.index("\n## Errors you may see\n") : README.index("\n## Reliability and security\n")
-    ]
-    return [m.group(1) for m in re.finditer(r"^\| `(.+?)`", section, re.M)]
+    return [m.group(1) for m in re.finditer(r"^\| `(.+?)`", section("Errors and fixes"), re.M)]
 
 
 def matches(row: str, reason: str) -> bool:

@@ -112,8 +112,8 @@ def test_an_administrator_may_widen_the_log_groups(account: Account, monkeypatch
 
 # --------------------------------------------------------------------------- a definition that explodes
 def test_a_substitution_bomb_is_refused_before_it_is_built(account: Account) -> None:
-    """An 80 KiB event whose placeholders would expand to about 190 MiB: refused in well under a
-    second, and the provider never holds more than a few MiB for it."""
+    """An 80 KiB event whose placeholders would expand to about 190 MiB: refused before it is built,
+    so the provider never holds more than a few MiB for it (the time it takes is make bench's)."""
     value = "A" * 65_000
     states = {f"S{i}": {"Type": "Pass", "Result": "${X}" * 8, "Next": f"S{i + 1}"} for i in range(374)}
     states["S374"] = {"Type": "Succeed"}
@@ -121,13 +121,11 @@ def test_a_substitution_bomb_is_refused_before_it_is_built(account: Account) -> 
     event_size = len(json.dumps(props))
     assert event_size < 100_000
     tracemalloc.start()
-    started = time.monotonic()
     try:
         answer = refused(account, props, "DefinitionSubstitutions: would make the Definition")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.monotonic() - started < 2.0
     assert peak < 32 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
     assert "over Step Functions' 1048576" in answer["Reason"]
 

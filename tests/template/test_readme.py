@@ -4,20 +4,15 @@ the tree, so they cannot drift apart."""
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 from cfnlint.decode import decode_str
 
 from ecs_state_machine.properties import SCHEMA
+from testkit.docs import section
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
-
-
-def section(title: str) -> str:
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else None]
 
 
 def first_cells(text: str) -> list[str]:
@@ -40,9 +35,7 @@ def test_the_property_table_lists_exactly_the_properties_the_provider_accepts():
 def test_the_parameter_table_lists_every_parameter_of_the_provider_stack_with_its_default():
     template, problems = decode_str((ROOT / "template.yaml").read_text())
     assert not problems
-    rows = [
-        line.split("|") for line in section("Deploy the provider (once per account and region)").splitlines()
-    ]
+    rows = [line.split("|") for line in section("The provider stack's parameters").splitlines()]
     table = {
         row[1].strip().strip("`"): row[2].strip()
         for row in rows
@@ -64,17 +57,35 @@ def test_the_layout_names_every_module_of_the_provider():
     assert not missing, f"modules the README's Layout does not name: {missing}"
 
 
-def _first_yaml_example() -> dict:
-    block = re.search(r"```yaml\n(NightlyBatch:.*?)```", README, re.S)
-    assert block, "the README opens with a NightlyBatch example"
-    template, problems = decode_str(
-        "Resources:\n" + "\n".join("  " + line for line in block.group(1).splitlines())
-    )
+def _quick_start(page: Path) -> dict:
+    block = re.search(r"```yaml\n(\s*Resources:\n.*?)```", page.read_text(), re.S)
+    assert block, f"{page.name}'s quick start has no template"
+    template, problems = decode_str(textwrap.dedent(block.group(1)))
     assert not problems or all("ImportValue" in str(p) for p in problems), problems
-    properties = dict(template["Resources"]["NightlyBatch"]["Properties"])
+    return dict(template)
+
+
+def _first_yaml_example() -> dict:
+    (resource,) = [
+        r
+        for r in _quick_start(ROOT / "README.md")["Resources"].values()
+        if r["Type"] == "Custom::EcsStateMachine"
+    ]
+    properties = dict(resource["Properties"])
     for key in ("ServiceToken", "ServiceTimeout"):
         properties.pop(key, None)
     return properties
+
+
+def test_the_site_opens_with_the_readmes_quick_start():
+    assert _quick_start(ROOT / "docs/index.md") == _quick_start(ROOT / "README.md")
+
+
+def test_the_quick_start_is_accepted_by_the_provider():
+    from ecs_state_machine.properties import parse
+
+    props = parse(_first_yaml_example())
+    assert props.task_definition.text == "nightly-report"
 
 
 def test_what_it_generates_is_what_the_renderer_writes_for_the_opening_example():
@@ -85,18 +96,20 @@ def test_what_it_generates_is_what_the_renderer_writes_for_the_opening_example()
     from ecs_state_machine.single_task import render_definition
 
     shown = json.loads(re.search(r"```json\n(.*?)```", section("What it generates"), re.S).group(1))
+    example = _first_yaml_example()
     account = "arn:aws:ecs:us-east-1:123456789012"
+    family, container = example["TaskDefinition"], example["ContainerName"]
     revision = TaskDefinition(
-        arn=f"{account}:task-definition/hogefuga:2",
-        family="hogefuga",
+        arn=f"{account}:task-definition/{family}:2",
+        family=family,
         revision=2,
-        containers=("hoge", "fuga"),
+        containers=(container, "sidecar"),
         network_mode="awsvpc",
         compatibilities=("FARGATE",),
-        task_role_arn="arn:aws:iam::123456789012:role/hogefuga-task",
-        execution_role_arn="arn:aws:iam::123456789012:role/hogefuga-execution",
+        task_role_arn=f"arn:aws:iam::123456789012:role/{family}-task",
+        execution_role_arn=f"arn:aws:iam::123456789012:role/{family}-execution",
     )
-    resolved = Resolved(revision, "hoge", f"{account}:cluster/hogefuga-cluster")
+    resolved = Resolved(revision, container, f"{account}:cluster/{example['Cluster']}")
     rendered = render_definition(parse(_first_yaml_example()), resolved)
     assert rendered["States"][rendered["StartAt"]] == shown
 
