@@ -1,6 +1,6 @@
 """The shape gates `make lint` holds the provider to: no function or method over cyclomatic
 complexity 15 as radon counts it (boolean operators included, which ruff's C901 does not count),
-and no module over 400 lines.
+no function over 60 lines, and no module over 400 lines.
 
     python tools/gates.py [directory ...]      (default: src)
 """
@@ -15,6 +15,7 @@ from radon.visitors import Class, Function
 
 MAX_COMPLEXITY = 15
 MAX_LINES = 400
+MAX_FUNCTION_LINES = 60
 
 
 def functions(blocks: list[Function | Class]) -> list[Function]:
@@ -36,6 +37,11 @@ def problems(root: Path) -> list[str]:
         if lines > MAX_LINES:
             found.append(f"{path}: {lines} lines (at most {MAX_LINES})")
         for function in functions(cc_visit(source)):
+            length = function.endline - function.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(
+                    f"{path}:{function.lineno}: {function.fullname} has {length} lines (at most {MAX_FUNCTION_LINES})"
+                )
             if function.complexity > MAX_COMPLEXITY:
                 found.append(
                     f"{path}:{function.lineno}: {function.fullname} has complexity {function.complexity} "

@@ -62,68 +62,35 @@ def single_task_grant(props: SingleTask, resolved: Resolved) -> TaskGrant:
     )
 
 
+def _allow(sid: str, action: str | list[str], resources: list[str], condition: Any = None) -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resources}
+    return {**statement, "Condition": condition} if condition else statement
+
+
 def task_statements(grant: TaskGrant) -> list[dict[str, Any]]:
     """Exactly what one task state needs, no more: CDK's EcsRunTask statements, scoped tighter."""
     if grant.assume_role:
-        return [
-            {
-                "Sid": "AssumeTaskCredentials",
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Resource": [grant.assume_role],
-            }
-        ]
+        return [_allow("AssumeTaskCredentials", "sts:AssumeRole", [grant.assume_role])]
     assert grant.cluster_arn, "a grant without Credentials names its cluster"
     place = _place(grant.cluster_arn)
     cluster_condition = {"ArnEquals": {"ecs:cluster": grant.cluster_arn}}
     tasks_in_cluster = place.arn("ecs", f"task/{_name(grant.cluster_arn)}/*")
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "RunTask",
-            "Effect": "Allow",
-            "Action": "ecs:RunTask",
-            "Resource": list(grant.run_task_resources),
-            "Condition": cluster_condition,
-        }
-    ]
+    statements = [_allow("RunTask", "ecs:RunTask", list(grant.run_task_resources), cluster_condition)]
     if grant.pass_roles:
-        statements.append(
-            {
-                "Sid": "PassTaskRoles",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": list(grant.pass_roles),
-                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-            }
-        )
+        passed_to_ecs = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+        statements.append(_allow("PassTaskRoles", "iam:PassRole", list(grant.pass_roles), passed_to_ecs))
     if grant.pattern == "RUN_JOB":
-        statements.append(
-            {
-                "Sid": "WatchTask",
-                "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-                "Resource": [tasks_in_cluster],
-                "Condition": cluster_condition,
-            }
-        )
-        statements.append(
-            {
-                "Sid": "TaskEventsRule",
-                "Effect": "Allow",
-                "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-                "Resource": [place.arn("events", f"rule/{EVENTS_RULE}")],
-            }
-        )
+        statements += [
+            _allow("WatchTask", ["ecs:DescribeTasks", "ecs:StopTask"], [tasks_in_cluster], cluster_condition),
+            _allow(
+                "TaskEventsRule",
+                ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+                [place.arn("events", f"rule/{EVENTS_RULE}")],
+            ),
+        ]
     if grant.tags_task:
-        statements.append(
-            {
-                "Sid": "TagNewTask",
-                "Effect": "Allow",
-                "Action": "ecs:TagResource",
-                "Resource": [tasks_in_cluster],
-                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
-            }
-        )
+        on_run = {"StringEquals": {"ecs:CreateAction": "RunTask"}}
+        statements.append(_allow("TagNewTask", "ecs:TagResource", [tasks_in_cluster], on_run))
     return statements
 
 
