@@ -3,7 +3,8 @@
 A team has an ECS task family, a cluster and a network. CloudFormation adds a
 Custom::EcsStateMachine to their stack: the provider (in its own process, called as Lambda calls
 it) resolves the task definition, makes a role and a state machine, and answers CloudFormation over
-HTTPS. The state machine runs the task with a command; a new revision is rolled out by an update;
+HTTPS. The state machine runs the task with a command; a new revision is rolled out by an update
+(a new RefreshToken); a mistake is refused with the Reason CloudFormation shows, and rolled back;
 with FollowRevisions the next revision reaches it through the follower alone, with no stack update;
 the stack is deleted and nothing is left.
 
@@ -216,7 +217,8 @@ class Demo:
         say(f"registered               {short(new_revision)}")
         properties = substitute(load_event("update")["ResourceProperties"], self.world.replacements())
         properties.pop("ServiceToken")
-        say("events/update.json: the same resource, TimeoutSeconds 3600 -> 7200")
+        say("events/update.json: the same resource with a new RefreshToken (a pipeline's build number),")
+        say("which makes CloudFormation send an Update, and the Update resolves the latest ACTIVE revision")
         operation = self.resource.update_operation(properties)
         response_summary(operation.first)
         expect(operation.outcome == "UPDATE_COMPLETE", "the Update failed", operation)
@@ -229,6 +231,27 @@ class Demo:
         )
 
     # 6
+    def refuse(self) -> None:
+        assert self.moto and self.resource and self.resource.properties
+        arn = self.resource.physical_id or ""
+        before = readback.state_machine(self.moto, arn)["definition"]
+        mistake = {**self.resource.properties, "ContainerName": "web"}
+        say("an Update with a mistake: ContainerName web, which the task definition does not have")
+        operation = self.resource.update_operation(mistake)
+        response_summary(operation.first)
+        expect(not operation.first.succeeded, "the mistake was deployed", operation)
+        reason = (operation.first.response or {}).get("Reason", "")
+        expect(reason.startswith("ContainerName"), f"the Reason does not name the property: {reason}")
+        say(
+            f"then rolls back          {GREEN if operation.outcome == 'UPDATE_ROLLBACK_COMPLETE' else RED}"
+            f"{operation.outcome}{RESET}"
+        )
+        expect(operation.outcome == "UPDATE_ROLLBACK_COMPLETE", "the rollback failed", operation)
+        after = readback.state_machine(self.moto, arn)["definition"]
+        say("the state machine        unchanged: " + ("yes" if after == before else "NO"))
+        expect(after == before, "the refused Update changed the state machine")
+
+    # 7
     def follow(self) -> None:
         assert self.moto and self.resource and self.world and self.follower and self.resource.properties
         arn = self.resource.physical_id or ""
@@ -270,7 +293,7 @@ class Demo:
         )
         expect(len(latest) == 1, "the execution did not run the new revision")
 
-    # 7
+    # 8
     def delete(self) -> None:
         assert self.resource
         say("events/delete.json")
@@ -278,7 +301,7 @@ class Demo:
         response_summary(operation.first)
         expect(operation.outcome == "DELETE_COMPLETE", "the Delete failed", operation)
 
-    # 8
+    # 9
     def nothing_left(self) -> None:
         assert self.moto
         left = provider_leftovers(self.moto)
@@ -312,7 +335,8 @@ def main() -> int:
         ("The existing workload: task family, cluster, network", demo.existing_workload),
         ("CloudFormation creates the Custom::EcsStateMachine", demo.create),
         ("Run it: an execution with a command", demo.run),
-        ("A new revision is registered; CloudFormation updates the resource", demo.update),
+        ("A new revision is registered; a new RefreshToken moves the resource to it", demo.update),
+        ("A mistake is refused with a Reason, and the stack rolls back", demo.refuse),
         ("FollowRevisions: the next revision arrives without a stack update", demo.follow),
         ("CloudFormation deletes the resource", demo.delete),
         ("Nothing is left", demo.nothing_left),
@@ -350,7 +374,7 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"{GREEN}{BOLD}PASS{RESET}: {passed}/{len(steps)} steps in {elapsed:.1f} s: created, ran "
-        f"(task in {demo.execution_seconds:.1f} s), updated, followed a new revision and deleted a "
+        f"(task in {demo.execution_seconds:.1f} s), updated, refused a mistake, followed a new revision and deleted a "
         "Custom::EcsStateMachine, nothing left."
     )
     return 0

@@ -93,8 +93,8 @@ def test_update_in_place_moves_to_the_new_revision(resource: Player, world: Esta
     assert created.outcome == "CREATE_COMPLETE", created.describe()
     revision_3 = world.register_revision("v3")
 
-    # events/update.json's change: TimeoutSeconds 3600 -> 7200.
-    operation = resource.update_operation(world.properties(TimeoutSeconds=7200))
+    # events/update.json's change: a new RefreshToken (a pipeline's build number), nothing else.
+    operation = resource.update_operation(world.properties(RefreshToken="build-1042"))
     assert operation.outcome == "UPDATE_COMPLETE", operation.describe()
     assert len(operation.steps) == 1, "an in-place update needs no cleanup Delete"
     updated = operation.first
@@ -104,7 +104,7 @@ def test_update_in_place_moves_to_the_new_revision(resource: Player, world: Esta
 
     machine = readback.state_machine(moto, updated.physical_id)
     assert the_run_task(machine["definition"])["Parameters"]["TaskDefinition"] in (revision_3, f"{FAMILY}:3")
-    assert 7200 in values_of(machine["definition"], "TimeoutSeconds")
+    assert 3600 in values_of(machine["definition"], "TimeoutSeconds")
     role = readback.role(moto, machine["roleArn"])
     assert revision_3 in readback.allowed_resources(role["policies"], "ecs:RunTask")
 
