@@ -1,0 +1,307 @@
+"""`ecs-state-machine plan` and `drift` against moto in process, beside the real handler: what the
+plan shows is what the deploy writes, changes and broadenings are seen before the deploy, a refusal
+is the deploy's own Reason, and edits made outside the stack are named."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ecs_state_machine.aws import Aws
+from ecs_state_machine.cli.main import main
+from ecs_state_machine.cli.provider_settings import DEFAULTS
+from testkit import review, stacks
+from testkit.account import Account
+from testkit.estate import ACCOUNT, REGION
+from testkit.templates import EXAMPLES, TEMPLATE, Stack, load, resources_of_type
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class Cli:
+    """The command in this process, with its own session, every AWS call it makes recorded."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.session = boto3.Session(region_name=REGION)
+        self.recorder = review.Recorder(self.session)
+        self.tmp_path = tmp_path
+
+    def __call__(self, *argv: str, template: str | None = None) -> tuple[int, Any]:
+        args = list(argv)
+        if template is not None:
+            path = self.tmp_path / "template.yaml"
+            path.write_text(template)
+            args.insert(1, str(path))
+        out = io.StringIO()
+        code = main([*args, "--format", "json"], aws=Aws(session=self.session, budget=1.0), out=out)
+        return code, json.loads(out.getvalue()) if out.getvalue() else None
+
+
+@pytest.fixture
+def cli(account: Account, tmp_path: Path) -> Cli:
+    review.provider_stack()
+    return Cli(tmp_path)
+
+
+def network(account: Account) -> dict[str, Any]:
+    return {"Subnets": account.estate.subnets, "SecurityGroups": account.estate.security_groups}
+
+
+def overrides(parameters: dict[str, Any]) -> list[str]:
+    return ["--parameter-overrides"] + [
+        f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in parameters.items()
+    ]
+
+
+def only(answer: Any) -> dict[str, Any]:
+    (resource,) = answer["resources"]
+    return dict(resource)
+
+
+def test_a_template_never_deployed_is_a_create_with_its_whole_policy(account, cli):
+    code, answer = cli("plan", *overrides(network(account)), template=review.TEMPLATE)
+    planned = only(answer)
+    assert (code, planned["action"]) == (2, "create")
+    assert planned["revisions"] == [account.estate.revisions[-1]]
+    actions = {s["Action"] for s in planned["changes"]["iam"]["added"]}
+    assert {"ecs:RunTask", "iam:PassRole", "ecs:StopTask"} <= actions
+    assert planned["changes"]["iam"]["removed"] == []
+    # The name is generated from the deploy's RequestId: shown as such, never guessed.
+    assert planned["stateMachineArn"].endswith("GENERATED-AT-DEPLOY")
+
+
+def test_the_plan_is_the_deploy_then_no_change_and_in_sync(account, cli):
+    parameters = {**network(account), "Name": "nightly-batch"}
+    code, answer = cli("plan", "--stack", "nightly", *overrides(parameters), template=review.TEMPLATE)
+    planned = only(answer)
+    assert (code, planned["action"]) == (2, "create")
+    deployed = review.deploy(account.player("nightly"), review.TEMPLATE, parameters)
+    arn = deployed.physical_ids["NightlyBatch"]
+    assert planned["stateMachineArn"] == arn
+    sfn, iam = account.session.client("stepfunctions"), account.session.client("iam")
+    machine = sfn.describe_state_machine(stateMachineArn=arn)
+    assert json.loads(machine["definition"]) == planned["definition"]
+    role = iam.get_role(RoleName=machine["roleArn"].rsplit("/", 1)[1])["Role"]
+    assert role["AssumeRolePolicyDocument"] == planned["trust"]
+    policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="ecs-state-machine")["PolicyDocument"]
+    assert policy == planned["policy"]
+
+    code, answer = cli("plan", "--stack", "nightly", template=review.TEMPLATE)
+    again = only(answer)
+    assert (code, again["action"], again["changes"]["iam"]) == (0, "none", {"added": [], "removed": []})
+    assert again["definition"] == planned["definition"]
+    code, answer = cli("drift", "--stack", "nightly")
+    assert (code, only(answer)["status"], only(answer)["differences"]) == (0, "in-sync", [])
+
+
+def test_a_new_revision_with_another_task_role_is_an_update_that_broadens(account, cli):
+    review.deploy(account.player("nightly"), review.TEMPLATE, network(account))
+    other = account.role("hogefuga-task-v2", trust=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    ecs = account.session.client("ecs")
+    described = ecs.describe_task_definition(taskDefinition="hogefuga")["taskDefinition"]
+    ecs.register_task_definition(
+        family="hogefuga",
+        containerDefinitions=described["containerDefinitions"],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        taskRoleArn=other,
+        executionRoleArn=described["executionRoleArn"],
+    )
+    code, answer = cli("plan", "--stack", "nightly", template=review.TEMPLATE)
+    planned = only(answer)
+    assert (code, planned["action"], planned["broadening"]) == (2, "update", True)
+    assert {"Effect": "Allow", "Action": "iam:PassRole", "Resource": other} in [
+        {k: v for k, v in s.items() if k != "Condition"} for s in planned["broadeningStatements"]
+    ]
+    assert any('"TaskDefinition"' in line and line.startswith("+") for line in planned["definitionDiff"])
+    code, _answer = cli("plan", "--stack", "nightly", "--fail-on-broadening", template=review.TEMPLATE)
+    assert code == 3
+
+
+def test_a_changed_state_machine_name_is_a_replacement(account, cli):
+    review.deploy(account.player("nightly"), review.TEMPLATE, {**network(account), "Name": "first"})
+    code, answer = cli("plan", "--stack", "nightly", *overrides({"Name": "second"}), template=review.TEMPLATE)
+    planned = only(answer)
+    assert (code, planned["action"]) == (2, "replace")
+    assert planned["stateMachineArn"].endswith(":stateMachine:second")
+    assert "first" in planned["reason"] and "second" in planned["reason"]
+
+
+def test_a_refused_property_exits_1_with_the_deploys_own_reason(account, cli):
+    role = account.role("sfn-own-role")
+    template = review.TEMPLATE + f"      RoleArn: {role}\n"
+    parameters = network(account)
+    code, answer = cli("plan", *overrides(parameters), template=template)
+    planned = only(answer)
+    assert (code, planned["action"]) == (1, "error")
+    props = review.properties(template, parameters, "nightly")["NightlyBatch"]
+    reason = account.player("nightly").create(props).reason
+    assert reason.startswith("RoleArn")
+    assert planned["reason"] == f"NightlyBatch: {reason}"
+
+
+WORKFLOW = """\
+Parameters:
+  Subnets: {Type: CommaDelimitedList}
+Resources:
+  Pipeline:
+    Type: Custom::EcsStateMachine
+    Properties:
+      ServiceToken: !ImportValue ecs-state-machine-ServiceToken
+      Definition:
+        StartAt: Fanout
+        States:
+          Fanout:
+            Type: Parallel
+            End: true
+            Branches:
+%s
+"""
+BRANCH = """\
+              - StartAt: Run%(n)s
+                States:
+                  Run%(n)s:
+                    Type: Task
+                    Resource: arn:aws:states:::ecs:runTask.sync
+                    End: true
+                    Parameters:
+                      Cluster: hogefuga-cluster
+                      TaskDefinition: %(family)s
+                      LaunchType: FARGATE
+                      NetworkConfiguration:
+                        AwsvpcConfiguration:
+                          Subnets: !Ref Subnets
+"""
+
+
+def test_a_definition_over_several_families_resolves_each(account, cli):
+    families = ["extract", "transform", "load"]
+    roles = {f: account.role(f"{f}-task", path="/") for f in families}
+    revisions = {f: account.family(f, roles[f], None) for f in families}
+    template = WORKFLOW % "".join(BRANCH % {"n": i, "family": f} for i, f in enumerate(families))
+    code, answer = cli("plan", *overrides({"Subnets": account.estate.subnets}), template=template)
+    planned = only(answer)
+    assert (code, planned["action"]) == (2, "create"), planned["reason"]
+    assert sorted(planned["revisions"]) == sorted(revisions.values())
+    passed = {s["Resource"] for s in planned["changes"]["iam"]["added"] if s["Action"] == "iam:PassRole"}
+    assert passed == set(roles.values())
+
+
+def examples_account(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from tests.integration.test_examples import prepare
+
+    return prepare(account, monkeypatch)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_plans_as_a_create(path, account, cli, monkeypatch):
+    from testkit.templates import provision
+
+    parameters = examples_account(account, monkeypatch)
+    review.provider_stack({"PassableRolePattern": "sfn/*", "AllowPolicyStatements": "true"})
+    provision(account.session, path, "nightly", parameters, region=REGION, account=ACCOUNT)
+    template = load(path)
+    given = {k: v for k, v in parameters.items() if k in template.get("Parameters", {})}
+    named = Stack(template, given, region=REGION, account=ACCOUNT, stack_name="nightly")
+    existing = {
+        logical_id: (resource["Type"], named.physical_name(logical_id))
+        for kind in ("AWS::IAM::Role", "AWS::Logs::LogGroup")
+        for logical_id, resource in resources_of_type(template, kind).items()
+    }
+    stack_id = account.player("nightly").stack_id
+    stacks.shared().deployed(stack_id, "Resources: {}", {}, resources=existing)
+    code, answer = cli("plan", str(path), "--stack", "nightly", *overrides(given))
+    assert code == 2
+    for planned in answer["resources"]:
+        assert planned["action"] == "create", (planned["logicalId"], planned["reason"])
+        assert planned["definition"]["States"]
+
+
+def test_drift_names_a_hand_edited_role_policy_and_a_rewritten_definition(account, cli):
+    deployed = review.deploy(account.player("nightly"), review.TEMPLATE, network(account))
+    arn = deployed.physical_ids["NightlyBatch"]
+    sfn, iam = account.session.client("stepfunctions"), account.session.client("iam")
+    machine = sfn.describe_state_machine(stateMachineArn=arn)
+    role = machine["roleArn"].rsplit("/", 1)[1]
+    policy = iam.get_role_policy(RoleName=role, PolicyName="ecs-state-machine")["PolicyDocument"]
+    policy["Statement"].append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    iam.put_role_policy(RoleName=role, PolicyName="ecs-state-machine", PolicyDocument=json.dumps(policy))
+    rewritten = json.loads(machine["definition"])
+    rewritten["States"]["RunTask"]["Parameters"]["LaunchType"] = "EC2"
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(rewritten))
+
+    code, answer = cli("drift", "--stack", "nightly")
+    found = only(answer)
+    assert (code, found["status"]) == (2, "drifted")
+    assert any("definition" in d for d in found["differences"])
+    assert f"role {role} policy ecs-state-machine: statement added: s3:GetObject on *" in found["differences"]
+    assert any('"LaunchType": "EC2"' in line for line in found["definitionDiff"])
+
+
+def reviewer_policy() -> dict[str, Any]:
+    text = README.read_text()
+    section = text.split("### The reviewer's IAM policy", 1)[1]
+    return dict(json.loads(section.split("```json", 1)[1].split("```", 1)[0]))
+
+
+def allowed(action: str, policy: dict[str, Any]) -> bool:
+    from ecs_state_machine.settings import matches
+
+    granted = [
+        a
+        for s in policy["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    return any(matches(g.lower(), action.lower()) for g in granted)
+
+
+def test_every_call_is_a_read_the_readme_policy_allows(account, cli):
+    review.deploy(account.player("nightly"), review.TEMPLATE, {**network(account), "Name": "nightly-batch"})
+    cli("plan", "--stack", "nightly", template=review.TEMPLATE)
+    cli("plan", "--stack", "nightly", *overrides({"Name": "other"}), template=review.TEMPLATE)
+    cli("drift", "--stack", "nightly")
+    calls = set(cli.recorder.calls)
+    assert {"cloudformation:GetTemplate", "iam:GetRolePolicy", "states:DescribeStateMachine"} <= calls
+    policy = reviewer_policy()
+    for call in calls:
+        operation = call.split(":", 1)[1]
+        assert operation.startswith(("Describe", "Get", "List", "ValidateStateMachineDefinition")), call
+        assert allowed(call, policy), f"{call} is not in the README's reviewer policy"
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    assert not [
+        a
+        for s in policy["Statement"]
+        for a in s["Action"]
+        if not a.split(":")[1].startswith(("Describe", "Get", "List", "ValidateStateMachineDefinition"))
+    ]
+
+
+def test_assumed_settings_are_template_yamls_defaults(account, tmp_path):
+    declared = load(TEMPLATE)["Parameters"]
+    assert {name: declared[name]["Default"] for name in DEFAULTS} == DEFAULTS
+    cli = Cli(tmp_path)  # no provider stack: nothing exports the ServiceToken
+    code, answer = cli("plan", *overrides(network(account)), template=review.TEMPLATE)
+    assert code == 2
+    assert "TaskRolePattern=*" in answer["warnings"][0]
+
+
+def test_what_the_deploy_creates_is_shown_as_unknown(account, cli):
+    template = (
+        review.TEMPLATE.replace(
+            "Resources:\n",
+            "Resources:\n  OwnRole:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n",
+        )
+        + "      RoleArn: !GetAtt OwnRole.Arn\n"
+    )
+    code, answer = cli("plan", *overrides(network(account)), template=template)
+    planned = only(answer)
+    assert (code, planned["action"]) == (2, "create")
+    assert planned["unknown"] == ["OwnRole is created by the deploy"]
+    assert planned["definition"] is None
