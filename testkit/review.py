@@ -9,14 +9,18 @@ the ServiceToken; and a recorder of every AWS call a boto3 session makes.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import decode_str
 
 from testkit import stacks
 from testkit.cloudformation import Player, stringify
-from testkit.estate import ACCOUNT, FOLLOW_TABLE, REGION
+from testkit.estate import ACCOUNT, FAMILY, FOLLOW_TABLE, REGION
 from testkit.templates import RESOURCE_TYPE, Stack
 
 PROVIDER_STACK = "ecs-state-machine"
@@ -129,6 +133,28 @@ def _record(deployed: Deployed) -> None:
     stacks.shared().deployed(deployed.player.stack_id, deployed.template, flat)
 
 
+def new_task_role(aws: Any, role_name: str) -> str:
+    """A role `role_name` and a new revision of the estate's family that brings it as its task role
+    (the rest as the latest revision has it): what a deploy pipeline does without touching the
+    consumer stack. The role's ARN."""
+    role = str(
+        aws.client("iam").create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    )
+    ecs = aws.client("ecs")
+    latest = ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    ecs.register_task_definition(
+        family=FAMILY,
+        containerDefinitions=latest["containerDefinitions"],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        taskRoleArn=role,
+        **({"executionRoleArn": latest["executionRoleArn"]} if latest.get("executionRoleArn") else {}),
+    )
+    return role
+
+
 class Recorder:
     """Every AWS operation a boto3 session's clients call, as IAM names it (`service:Operation`)."""
 
@@ -139,3 +165,29 @@ class Recorder:
     def _seen(self, model: Any, **_kwargs: Any) -> None:
         prefix = model.service_model.metadata.get("signingName") or model.service_model.endpoint_prefix
         self.calls.append(f"{prefix}:{model.name}")
+
+
+def command() -> list[str]:
+    """The installed console script (as a user runs it), else the module through this interpreter."""
+    script = Path(sys.executable).parent / "ecs-state-machine"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ecs_state_machine.cli"]
+
+
+def run_command(endpoint_url: str, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """`ecs-state-machine ARGS` in a process of its own, against the moto server at `endpoint_url`
+    and this process's CloudFormation record, with none of the caller's AWS settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDFORMATION": stacks.shared().endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
+    return subprocess.run(
+        [*command(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )

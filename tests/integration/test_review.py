@@ -101,19 +101,7 @@ def test_the_plan_is_the_deploy_then_no_change_and_in_sync(account, cli):
 
 def test_a_new_revision_with_another_task_role_is_an_update_that_broadens(account, cli):
     review.deploy(account.player("nightly"), review.TEMPLATE, network(account))
-    other = account.role("hogefuga-task-v2", trust=json.dumps({"Version": "2012-10-17", "Statement": []}))
-    ecs = account.session.client("ecs")
-    described = ecs.describe_task_definition(taskDefinition="hogefuga")["taskDefinition"]
-    ecs.register_task_definition(
-        family="hogefuga",
-        containerDefinitions=described["containerDefinitions"],
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        taskRoleArn=other,
-        executionRoleArn=described["executionRoleArn"],
-    )
+    other = review.new_task_role(account.session, "hogefuga-task-v2")
     code, answer = cli("plan", "--stack", "nightly", template=review.TEMPLATE)
     planned = only(answer)
     assert (code, planned["action"], planned["broadening"]) == (2, "update", True)

@@ -103,7 +103,7 @@ def summary(plans: list[ResourcePlan]) -> str:
     text = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
     broadening = sum(p.broadening for p in plans)
     return f"Plan: {text or 'no resources'}" + (
-        f"; {broadening} broadening permissions" if broadening else ""
+        f"; permissions broaden in {broadening} resource(s)" if broadening else ""
     )
 
 
