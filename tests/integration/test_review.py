@@ -225,9 +225,15 @@ def test_drift_names_a_hand_edited_role_policy_and_a_rewritten_definition(accoun
     rewritten["States"]["RunTask"]["Parameters"]["LaunchType"] = "EC2"
     sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(rewritten))
 
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "owner", "value": "someone"}])
+    foreign = iam.create_policy(PolicyName="extra", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=role, PolicyArn=foreign)
+
     code, answer = cli("drift", "--stack", "nightly")
     found = only(answer)
     assert (code, found["status"]) == (2, "drifted")
+    assert "state machine tags: owner added outside the stack" in found["differences"]
+    assert f"role {role}: policy {foreign} attached outside the stack" in found["differences"]
     assert any("definition" in d for d in found["differences"])
     assert f"role {role} policy ecs-state-machine: statement added: s3:GetObject on *" in found["differences"]
     assert any('"LaunchType": "EC2"' in line for line in found["definitionDiff"])

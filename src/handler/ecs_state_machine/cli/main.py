@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from botocore.exceptions import BotoCoreError
+
 from ..aws import Aws, AwsError
 from ..errors import ProviderError
 from . import report
@@ -61,9 +63,13 @@ def session(region: str | None, profile: str | None) -> Any:
 def main(argv: Sequence[str] | None = None, *, aws: Aws | None = None, out: TextIO = sys.stdout) -> int:
     args = parser().parse_args(argv)
     try:
-        aws = aws or Aws(session=session(args.region, args.profile), budget=10.0)
+        if aws is None:
+            chosen = session(args.region, args.profile)
+            if not chosen.region_name:
+                raise TemplateError("no AWS region: give --region, or set AWS_REGION or a profile's region")
+            aws = Aws(session=chosen, budget=10.0)
         return _plan(args, aws, out) if args.command == "plan" else _drift(args, aws, out)
-    except (TemplateError, ProviderError, AwsError, OSError) as err:
+    except (TemplateError, ProviderError, AwsError, BotoCoreError, OSError) as err:
         print(f"ecs-state-machine: {err}", file=sys.stderr)
         return ERROR
 

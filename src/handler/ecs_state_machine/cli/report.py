@@ -28,6 +28,10 @@ def _plan_object(p: ResourcePlan) -> dict[str, Any]:
         "definition": p.definition,
         "policy": p.policy,
         "managedPolicyParts": p.managed_parts,
+        "policyParts": {
+            "inline": json.loads(p.documents.policy) if p.documents and p.documents.policy else None,
+            "managed": [json.loads(part) for part in p.documents.managed] if p.documents else [],
+        },
         "trust": p.trust,
         "role": p.role,
         "unknown": list(p.unknown),
