@@ -22,7 +22,15 @@ import yaml
 from testkit.moto_server import REPO_ROOT, MotoServer
 
 LIMIT = int(1.5 * 1024 * 1024)
-FILES = ("template.yaml", "Makefile", "LICENSE", "README.md", "CHANGELOG.md", "requirements-dev.txt")
+FILES = (
+    "template.yaml",
+    "Makefile",
+    "LICENSE",
+    "README.md",
+    "CHANGELOG.md",
+    "requirements-dev.txt",
+    "pyproject.toml",
+)
 
 
 @pytest.fixture(scope="module")
