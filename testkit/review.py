@@ -96,6 +96,7 @@ class Deployed:
     parameters: dict[str, Any]
     properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     physical_ids: dict[str, str] = field(default_factory=dict)
+    others: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -115,9 +116,15 @@ class Deployed:
         _record(self)
 
 
-def deploy(player: Player, template: str, parameters: dict[str, Any]) -> Deployed:
-    """Create each Custom::EcsStateMachine of `template` through the handler, as stack `player`'s."""
-    deployed = Deployed(player, template, parameters)
+def deploy(
+    player: Player,
+    template: str,
+    parameters: dict[str, Any],
+    others: dict[str, tuple[str, str]] | None = None,
+) -> Deployed:
+    """Create each Custom::EcsStateMachine of `template` through the handler, as stack `player`'s,
+    beside the stack's `others` (logical id -> (type, physical id)), made before them."""
+    deployed = Deployed(player, template, parameters, others=dict(others or {}))
     deployed.properties = properties(template, parameters, deployed.stack_name)
     for logical_id, props in deployed.properties.items():
         player.logical_id = logical_id
@@ -130,7 +137,7 @@ def deploy(player: Player, template: str, parameters: dict[str, Any]) -> Deploye
 
 def _record(deployed: Deployed) -> None:
     flat = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in deployed.parameters.items()}
-    stacks.shared().deployed(deployed.player.stack_id, deployed.template, flat)
+    stacks.shared().deployed(deployed.player.stack_id, deployed.template, flat, resources=deployed.others)
 
 
 def new_task_role(aws: Any, role_name: str) -> str:

@@ -188,8 +188,11 @@ def examples_account(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[
     return prepare(account, monkeypatch)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_every_example_plans_as_a_create(path, account, cli, monkeypatch):
+def example_stack(
+    account: Account, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], Any]:
+    """The account an example is written for, its parameters, and the stack's other resources
+    (roles, log groups, keys) made as CloudFormation would make them before its custom resources."""
     from testkit.templates import provision
 
     parameters = examples_account(account, monkeypatch)
@@ -198,18 +201,33 @@ def test_every_example_plans_as_a_create(path, account, cli, monkeypatch):
     template = load(path)
     given = {k: v for k, v in parameters.items() if k in template.get("Parameters", {})}
     named = Stack(template, given, region=REGION, account=ACCOUNT, stack_name="nightly")
-    existing = {
+    others = {
         logical_id: (resource["Type"], named.physical_name(logical_id))
         for kind in ("AWS::IAM::Role", "AWS::Logs::LogGroup")
         for logical_id, resource in resources_of_type(template, kind).items()
     }
-    stack_id = account.player("nightly").stack_id
-    stacks.shared().deployed(stack_id, "Resources: {}", {}, resources=existing)
+    return given, others
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_plans_as_a_create_then_as_no_change_once_deployed(path, account, cli, monkeypatch):
+    given, others = example_stack(account, path, monkeypatch)
+    player = account.player("nightly")
+    stacks.shared().deployed(player.stack_id, "Resources: {}", {}, resources=others)
     code, answer = cli("plan", str(path), "--stack", "nightly", *overrides(given))
     assert code == 2
+    before = {p["logicalId"]: p for p in answer["resources"]}
+    assert all(p["action"] == "create" and p["definition"]["States"] for p in before.values()), before
+
+    deployed = review.deploy(player, path.read_text(), given, others)
+    code, answer = cli("plan", str(path), "--stack", "nightly")
+    assert code == 0, answer
     for planned in answer["resources"]:
-        assert planned["action"] == "create", (planned["logicalId"], planned["reason"])
-        assert planned["definition"]["States"]
+        assert planned["action"] == "none", planned
+        if "GENERATED" not in before[planned["logicalId"]]["stateMachineArn"]:
+            assert planned["definition"] == before[planned["logicalId"]]["definition"]
+    code, answer = cli("drift", "--stack", "nightly")
+    assert code == 0 and len(answer["resources"]) == len(deployed.physical_ids), answer
 
 
 def test_drift_names_a_hand_edited_role_policy_and_a_rewritten_definition(account, cli):

@@ -19,7 +19,7 @@ from ..properties import parse
 from ..roles import POLICY_NAME
 from ..values import OWNERSHIP_TAG_PREFIX
 from . import iam_diff
-from .planner import _statements, definition_diff, ownership
+from .planner import _statements, configuration_changes, definition_diff, ownership
 from .template import delivered, unknowns
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ def _compare(
     if existing.definition != written:
         found.differences.append("definition: rewritten outside the stack")
         found.definition_diff = definition_diff(written, existing.definition)
+    found.differences += [
+        f"{change} (edited outside the stack)" for change in configuration_changes(existing, docs)
+    ]
     wanted_tags = {**dict(props.tags), **ownership(ctx, found.logical_id)}
     found.differences += _tags("state machine tags", wanted_tags, existing.tags)
     if props.role_arn:

@@ -166,6 +166,7 @@ def _compare(
         result.other_changes.append(
             f"the state machine's role changes: {existing.role_arn} -> {props.role_arn}"
         )
+    result.other_changes += configuration_changes(existing, docs)
     wanted = {**dict(props.tags), **ownership(ctx, result.logical_id)}
     changed = sorted(k for k, v in wanted.items() if existing.tags.get(k) != v)
     if changed:
@@ -181,6 +182,36 @@ def _role_changes(existing: Existing, trust: dict[str, Any] | None) -> list[str]
     if existing.role.get("AssumeRolePolicyDocument") != trust:
         return ["the role's trust policy changes"]
     return []
+
+
+def configuration_changes(existing: Existing, docs: Documents) -> list[str]:
+    """How the state machine's logging, tracing and encryption differ from what `docs` say."""
+    found = []
+    now, wanted = _logging(existing.logging), _logging(docs.logging)
+    if now != wanted:
+        found.append(f"logging: {json.dumps(now)} -> {json.dumps(wanted)}")
+    if bool(existing.tracing.get("enabled")) != bool(docs.tracing.get("enabled")):
+        found.append(
+            f"tracing: {bool(existing.tracing.get('enabled'))} -> {bool(docs.tracing.get('enabled'))}"
+        )
+    if docs.encryption is not None:
+        keys = ("type", "kmsKeyId")
+        now_key = {k: existing.encryption.get(k) for k in keys if existing.encryption.get(k)}
+        wanted_key = {k: docs.encryption.get(k) for k in keys if docs.encryption.get(k)}
+        if now_key != wanted_key:
+            found.append(f"encryption: {json.dumps(now_key)} -> {json.dumps(wanted_key)}")
+    return found
+
+
+def _logging(configuration: dict[str, Any]) -> dict[str, Any]:
+    level = str(configuration.get("level") or "OFF")
+    if level == "OFF":
+        return {"level": "OFF"}
+    return {
+        "level": level,
+        "includeExecutionData": bool(configuration.get("includeExecutionData")),
+        "destinations": configuration.get("destinations") or [],
+    }
 
 
 def ownership(ctx: Context, logical_id: str) -> dict[str, str]:

@@ -57,6 +57,7 @@ class Existing:
     managed: dict[str, dict[str, Any]]  # attached policies on the provider's path, by name
     logging: dict[str, Any] = field(default_factory=dict)
     tracing: dict[str, Any] = field(default_factory=dict)
+    encryption: dict[str, Any] = field(default_factory=dict)
 
     @property
     def statements(self) -> list[Any]:
@@ -168,6 +169,7 @@ class Reads:
             managed=managed,
             logging=dict(described.get("loggingConfiguration") or {}),
             tracing=dict(described.get("tracingConfiguration") or {}),
+            encryption=dict(described.get("encryptionConfiguration") or {}),
         )
 
     def _role(
