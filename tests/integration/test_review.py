@@ -317,3 +317,25 @@ def test_what_the_deploy_creates_is_shown_as_unknown(account, cli):
     assert (code, planned["action"]) == (2, "create")
     assert planned["unknown"] == ["OwnRole is created by the deploy"]
     assert planned["definition"] is None
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["generated-name", "named"])
+def test_a_changed_state_machine_type_replaces_or_is_refused_as_the_deploy_refuses_it(account, cli, named):
+    parameters = {**network(account), **({"Name": "typed"} if named else {})}
+    deployed = review.deploy(account.player("nightly"), review.TEMPLATE, parameters)
+    express = (
+        review.TEMPLATE + "      StateMachineType: EXPRESS\n      IntegrationPattern: REQUEST_RESPONSE\n"
+    )
+    code, answer = cli("plan", "--stack", "nightly", template=express)
+    planned = only(answer)
+    if not named:
+        assert (code, planned["action"]) == (2, "replace")
+        assert planned["reason"] == "StateMachineType STANDARD -> EXPRESS"
+        return
+    props = review.properties(express, parameters, "nightly")["NightlyBatch"]
+    player = deployed.player
+    reason = player.update(
+        deployed.physical_ids["NightlyBatch"], props, deployed.properties["NightlyBatch"]
+    ).reason
+    assert reason.startswith("StateMachineType 'EXPRESS'")
+    assert (code, planned["action"], planned["reason"]) == (1, "error", f"NightlyBatch: {reason}")
