@@ -19,6 +19,7 @@ from testkit import review, stacks
 from testkit.account import Account
 from testkit.estate import ACCOUNT, REGION
 from testkit.templates import EXAMPLES, TEMPLATE, Stack, load, resources_of_type
+from tests.integration.test_policy_overflow import many_families  # noqa: F401  (a fixture)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -339,3 +340,31 @@ def test_a_changed_state_machine_type_replaces_or_is_refused_as_the_deploy_refus
     ).reason
     assert reason.startswith("StateMachineType 'EXPRESS'")
     assert (code, planned["action"], planned["reason"]) == (1, "error", f"NightlyBatch: {reason}")
+
+
+def test_a_mistyped_override_is_an_error_not_a_silent_default(account, cli, capsys):
+    code, answer = cli("plan", "--parameter-overrides", "Subnet=subnet-1", template=review.TEMPLATE)
+    assert (code, answer) == (1, None)
+    assert "declares no parameter Subnet" in capsys.readouterr().err
+
+
+def test_a_policy_past_the_inline_limit_is_shown_in_the_parts_the_deploy_writes(account, cli, request):
+    from tests.integration.test_policy_overflow import parts, workflow
+
+    request.getfixturevalue("many_families")(60)
+    properties = {"ServiceToken": {"Fn::ImportValue": review.EXPORT}, **workflow(60)}
+    template = json.dumps(
+        {"Resources": {"Pipeline": {"Type": "Custom::EcsStateMachine", "Properties": properties}}}
+    )
+    deployed = review.deploy(account.player("nightly"), template, {})
+    code, answer = cli("plan", "--stack", "nightly", template=template)
+    planned = only(answer)
+    assert (code, planned["action"]) == (0, "none")
+    role_arn = account.session.client("stepfunctions").describe_state_machine(
+        stateMachineArn=deployed.physical_ids["Pipeline"]
+    )["roleArn"]
+    inline, managed, _tags = parts(account.session, role_arn)
+    assert planned["managedPolicyParts"] == len(managed) >= 1
+    assert planned["policyParts"] == {"inline": inline, "managed": managed}
+    code, answer = cli("drift", "--stack", "nightly")
+    assert (code, only(answer)["status"]) == (0, "in-sync")

@@ -120,6 +120,11 @@ def plan(
     provider_stack: str | None,
 ) -> Outcome:
     template = load(template_text)
+    undeclared = sorted(set(overrides) - set(template.get("Parameters") or {}))
+    if undeclared:
+        raise TemplateError(
+            f"--parameter-overrides: the template declares no parameter {', '.join(undeclared)}"
+        )
     place, reads = where(aws), Reads(aws)
     stack = reads.stack(stack_name) if stack_name else None
     if stack is not None and stack.status in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
