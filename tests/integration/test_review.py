@@ -368,3 +368,22 @@ def test_a_policy_past_the_inline_limit_is_shown_in_the_parts_the_deploy_writes(
     assert planned["policyParts"] == {"inline": inline, "managed": managed}
     code, answer = cli("drift", "--stack", "nightly")
     assert (code, only(answer)["status"]) == (0, "in-sync")
+
+
+def test_drift_names_a_removed_permissions_boundary(account, cli, monkeypatch):
+    iam = account.session.client("iam")
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    monkeypatch.setenv("PERMISSIONS_BOUNDARY", boundary)  # the provider function's, as its stack sets it
+    review.provider_stack(boundary=boundary)
+    deployed = review.deploy(account.player("nightly"), review.TEMPLATE, network(account))
+    assert cli("drift", "--stack", "nightly")[0] == 0
+    role = (
+        account.session.client("stepfunctions")
+        .describe_state_machine(stateMachineArn=deployed.physical_ids["NightlyBatch"])["roleArn"]
+        .rsplit("/", 1)[1]
+    )
+    iam.delete_role_permissions_boundary(RoleName=role)
+    code, answer = cli("drift", "--stack", "nightly")
+    assert code == 2
+    assert f"role {role}: permissions boundary is none, not {boundary}" in only(answer)["differences"]

@@ -19,7 +19,7 @@ from ..properties import parse
 from ..roles import POLICY_NAME
 from ..values import OWNERSHIP_TAG_PREFIX
 from . import iam_diff
-from .planner import _statements, configuration_changes, definition_diff, ownership
+from .planner import configuration_changes, definition_diff, ownership, statements_of
 from .template import delivered, unknowns
 
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ def _compare(
         return
     if role.get("AssumeRolePolicyDocument") != json.loads(docs.trust):
         found.differences.append(f"role {name}: trust policy edited")
-    found.differences += _policies(found, name, docs, existing)
+    found.differences += _policies(name, docs, existing)
+    found.iam = iam_diff.compare(statements_of(docs), existing.statements)
     boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     wanted = ctx.settings.permissions_boundary or props.role_permissions_boundary
     if wanted and boundary != wanted:
@@ -114,7 +115,9 @@ def _compare(
     found.differences += _tags(f"role {name} tags", wanted_tags, role_tags)
 
 
-def _policies(found: ResourceDrift, name: str, docs: Documents, existing: Existing) -> list[str]:
+def _policies(name: str, docs: Documents, existing: Existing) -> list[str]:
+    """Each statement added to or removed from the inline policy, each policy attached outside
+    the stack, and whether the provider's managed policies were edited."""
     differences = []
     written_inline = json.loads(docs.policy)["Statement"] if docs.policy else []
     inline = iam_diff.compare(written_inline, (existing.inline or {}).get("Statement", []))
@@ -138,7 +141,6 @@ def _policies(found: ResourceDrift, name: str, docs: Documents, existing: Existi
             f"role {name}: its managed policies were edited ({len(managed.added)} rows added, "
             f"{len(managed.removed)} removed)"
         )
-    found.iam = iam_diff.compare(_statements(docs), existing.statements)
     return differences
 
 

@@ -108,7 +108,7 @@ def plan_resource(
     if action == "update" and existing is not None:
         _compare(ctx, result, props, existing, properties != old)
     elif action in ("create", "replace"):
-        result.iam = iam_diff.compare(existing.statements if existing else [], _statements(docs))
+        result.iam = iam_diff.compare(existing.statements if existing else [], statements_of(docs))
     return result
 
 
@@ -145,7 +145,7 @@ def _target(
     return "update", deployed, ""
 
 
-def _statements(docs: Documents) -> list[Any]:
+def statements_of(docs: Documents) -> list[Any]:
     found = list(json.loads(docs.policy)["Statement"]) if docs.policy else []
     for part in docs.managed:
         found += json.loads(part)["Statement"]
@@ -160,7 +160,7 @@ def _compare(
     if existing.definition != result.definition:
         result.definition_diff = definition_diff(existing.definition, result.definition)
     if not props.role_arn:
-        result.iam = iam_diff.compare(existing.statements, _statements(docs))
+        result.iam = iam_diff.compare(existing.statements, statements_of(docs))
         result.other_changes += _role_changes(existing, result.trust)
     elif existing.role_arn != props.role_arn:
         result.other_changes.append(

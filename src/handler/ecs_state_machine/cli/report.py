@@ -58,6 +58,10 @@ def drift_json(found: list[ResourceDrift], warnings: list[str]) -> dict[str, Any
                 "status": d.status,
                 "differences": d.differences,
                 "definitionDiff": d.definition_diff,
+                "iam": {
+                    "added": [r.statement() for r in d.iam.added] if d.iam else [],
+                    "removed": [r.statement() for r in d.iam.removed] if d.iam else [],
+                },
             }
             for d in found
         ],
