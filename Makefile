@@ -19,12 +19,13 @@ SOURCE_URL ?= $(shell git remote get-url origin 2>/dev/null | grep '^https://')
 
 setup: $(VENV)/.ready
 
-$(VENV)/.ready: requirements-dev.txt src/handler/requirements.txt
+$(VENV)/.ready: requirements-dev.txt src/handler/requirements.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or run make PYTHON313=/path/to/python3.13"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON313)"
 	"$(PYTHON313)" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node asl-validator@4.0.0
 	@touch $@
 

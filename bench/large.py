@@ -36,11 +36,11 @@ INLINE, MANAGED, MANAGED_COUNT = 10_240, 6_144, 10
 ECS_DESCRIBES = ("ecs.DescribeTaskDefinition", "ecs.DescribeClusters")
 
 
-def _families(bench: Bench) -> list[str]:
+def families(bench: Bench, prefix: str = "nightly-export") -> list[str]:
     iam, ecs = bench.moto.client("iam"), bench.moto.client("ecs")
     names = []
     for index in range(FAMILIES):
-        family = f"nightly-export-family-{index:02d}"
+        family = f"{prefix}-family-{index:02d}"
         roles = [
             iam.create_role(RoleName=f"{family}-{kind}", Path="/batch/jobs/", AssumeRolePolicyDocument="{}")[
                 "Role"
@@ -125,12 +125,12 @@ def _span(spans: list[list[Any]], operations: tuple[str, ...]) -> tuple[float, f
 
 
 def run(bench: Bench, world: World, rounds: int) -> tuple[list[Figure], dict[str, Any]]:
-    families = _families(bench)
-    document = definition(families, world)
+    names = families(bench)
+    document = definition(names, world)
     function = bench.function("provider", "large")
     bench.warm([function])
     latency = {operation: LATENCY for operation in ECS_DESCRIBES}
-    expected = _expected(bench, families)
+    expected = _expected(bench, names)
     samples: list[dict[str, Any]] = []
     for _ in range(rounds):
         stack = bench.stack(unique("bench-large"))

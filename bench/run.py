@@ -11,7 +11,9 @@
 7. a Definition of 150 task states over 100 families: deployed within IAM's limits, its calls against
    the minimum, and its task definitions resolved at once, against one after another;
 8. the follower (FollowRevisions) with 200 followed state machines: calls per event against the
-   minimum, and the time from a registration event to an execution running the new revision.
+   minimum, and the time from a registration event to an execution running the new revision;
+9. `ecs-state-machine plan` of the 100-family Definition, as a process, against the provider's own
+   planning of it in process; and the command's cold start against ``import boto3``.
 
 Everything runs against one moto server in its own process on a free loopback port; handler processes
 reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/results.json.
@@ -19,8 +21,9 @@ reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/result
 Environment: BENCH_HANDLER_DIR (code under test, default src/handler), BENCH_SKIP_BUILD=1 (no
 package figure: it reads PyPI), BENCH_REPEATS (cold start samples, 15), BENCH_ROUNDS (lifecycle
 rounds, 9), BENCH_PROPAGATION_REPEATS (5), BENCH_SCALE_REQUESTS (50), BENCH_SCALE_CONCURRENCY (10),
-BENCH_LARGE_ROUNDS (3), BENCH_FOLLOW_ROUNDS (5), BENCH_KEEP=1 (keep the scratch directory with every process's log),
-BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, package).
+BENCH_LARGE_ROUNDS (3), BENCH_FOLLOW_ROUNDS (5), BENCH_REVIEW_ROUNDS (3), BENCH_KEEP=1 (keep the scratch directory with every process's log),
+BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, review,
+package).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, follow, large, lifecycle, package, propagation, scale
+from bench import coldstart, follow, large, lifecycle, package, propagation, review, scale
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
 from testkit.estate import build_estate
@@ -230,6 +233,14 @@ def main() -> int:
                 found, details["follow"] = follow.run(bench, world, _setting("BENCH_FOLLOW_ROUNDS", 5))
                 figures += found
                 print(f"  follow: {time.perf_counter() - step:.0f} s", flush=True)
+
+            if _wanted("review"):
+                step = time.perf_counter()
+                found, details["review"] = review.run(
+                    bench, world, _setting("BENCH_REVIEW_ROUNDS", 3), workdir
+                )
+                figures += found
+                print(f"  review: {time.perf_counter() - step:.0f} s", flush=True)
 
         if os.environ.get("BENCH_SKIP_BUILD") == "1":
             details["package"] = "skipped (BENCH_SKIP_BUILD=1)"

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit import cloudtrail, readback, stacks
+from testkit import cloudtrail, readback, review, stacks
 from testkit.cloudformation import Delivery as Step
 from testkit.cloudformation import Operation, Player, new_stack_id
 from testkit.estate import (
@@ -94,8 +94,9 @@ class Demo:
         self.world: Estate | None = None
         self.resource: Player | None = None
         self.execution_seconds = 0.0
+        self.new_revision = ""
+        self.template = workdir / "my-batch-stack.json"
 
-    # 1
     def start_services(self) -> None:
         tls = make_tls_material(self.workdir / "tls")
         self.moto = MotoServer(log_file=self.workdir / "moto.log").start()
@@ -125,7 +126,6 @@ class Demo:
         )
         say(f"follower function        {self.follower.arn}  (src/handler/{self.follower.settings.handler})")
 
-    # 2
     def existing_workload(self) -> None:
         assert self.moto is not None
         self.world = world = build_estate(self.moto)
@@ -145,8 +145,7 @@ class Demo:
             )
             say(f"task definition          {short(arn)}: {containers}")
 
-    # 3
-    def create(self) -> None:
+    def review_first(self) -> None:
         assert self.function and self.listener and self.world and self.moto
         create_event = load_event("create")
         self.resource = Player(
@@ -154,6 +153,30 @@ class Demo:
             new_stack_id("my-batch-stack"),
             create_event["LogicalResourceId"],
         )
+        review.provider_stack()
+        self.write_template(substitute(create_event["ResourceProperties"], self.world.replacements()))
+        self.command(2, "plan", str(self.template), "--stack", "my-batch-stack")
+
+    def write_template(self, properties: dict[str, Any]) -> None:
+        """The consumer stack's template: the Custom::EcsStateMachine with these properties."""
+        resource = {"Type": "Custom::EcsStateMachine", "Properties": properties}
+        resource["Properties"]["ServiceToken"] = {"Fn::ImportValue": review.EXPORT}
+        assert self.resource
+        self.template.write_text(json.dumps({"Resources": {self.resource.logical_id: resource}}, indent=2))
+
+    def command(self, code: int, *args: str) -> None:
+        """Run `ecs-state-machine ARGS` as a user does, show its report (documents left out)."""
+        assert self.moto
+        say(f"$ ecs-state-machine {' '.join(a if '/' not in a else Path(a).name for a in args)}")
+        done = review.run_command(self.moto.endpoint_url, *args)
+        documents = ('"', "{", "}", "[", "]", "definition:", "trust policy:")
+        say("\n".join(x for x in done.stdout.splitlines() if not x.strip().startswith(documents)), indent=6)
+        expect(done.returncode == code, f"exit code {done.returncode}, expected {code}: {done.stderr}")
+        say(f"exit code {done.returncode}")
+
+    def create(self) -> None:
+        assert self.function and self.listener and self.world and self.moto and self.resource
+        create_event = load_event("create")
         properties = substitute(create_event["ResourceProperties"], self.world.replacements())
         properties.pop("ServiceToken")
         say(
@@ -178,8 +201,8 @@ class Demo:
                 json.loads(document) if isinstance(document, str) else document,
             )
         expect(role["Path"] == PROVIDER_ROLE_PATH, f"the role is not under {PROVIDER_ROLE_PATH}")
+        stacks.shared().deployed(self.resource.stack_id, self.template.read_text())
 
-    # 4
     def run(self) -> None:
         assert self.moto and self.resource and self.world
         payload = {"command": ["echo", "hello"]}
@@ -209,12 +232,18 @@ class Demo:
             bool(hoge) and hoge[0].get("command") == payload["command"], "the command override is not on hoge"
         )
 
-    # 5
+    def review_update(self) -> None:
+        assert self.world
+        self.new_revision = self.world.register_revision("v3")
+        say(f"registered               {short(self.new_revision)}")
+        say("events/update.json's properties: TimeoutSeconds 3600 -> 7200")
+        self.write_template(substitute(load_event("update")["ResourceProperties"], self.world.replacements()))
+        self.command(2, "plan", str(self.template), "--stack", "my-batch-stack")
+
     def update(self) -> None:
         assert self.moto and self.resource and self.world
         before = self.resource.physical_id
-        new_revision = self.world.register_revision("v3")
-        say(f"registered               {short(new_revision)}")
+        new_revision = self.new_revision
         properties = substitute(load_event("update")["ResourceProperties"], self.world.replacements())
         properties.pop("ServiceToken")
         say("events/update.json: the same resource with a new RefreshToken (a pipeline's build number),")
@@ -229,8 +258,8 @@ class Demo:
         expect(
             operation.first.data.get("TaskDefinitionArn") == new_revision, "the state machine did not move"
         )
+        stacks.shared().deployed(self.resource.stack_id, self.template.read_text())
 
-    # 6
     def refuse(self) -> None:
         assert self.moto and self.resource and self.resource.properties
         arn = self.resource.physical_id or ""
@@ -251,7 +280,19 @@ class Demo:
         say("the state machine        unchanged: " + ("yes" if after == before else "NO"))
         expect(after == before, "the refused Update changed the state machine")
 
-    # 7
+    def drift(self) -> None:
+        assert self.moto and self.resource
+        iam = self.moto.client("iam")
+        role = readback.state_machine(self.moto, self.resource.physical_id or "")["roleArn"].rsplit("/", 1)[1]
+        policy = iam.get_role_policy(RoleName=role, PolicyName="ecs-state-machine")["PolicyDocument"]
+        policy["Statement"].append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+        iam.put_role_policy(RoleName=role, PolicyName="ecs-state-machine", PolicyDocument=json.dumps(policy))
+        say(
+            f"someone adds s3:GetObject to role {role} by hand (CloudFormation's drift detection cannot see it)"
+        )
+        self.command(2, "drift", "--stack", "my-batch-stack")
+        say("the next deploy writes the role's policy again (the FollowRevisions Update below does)")
+
     def follow(self) -> None:
         assert self.moto and self.resource and self.world and self.follower and self.resource.properties
         arn = self.resource.physical_id or ""
@@ -293,7 +334,6 @@ class Demo:
         )
         expect(len(latest) == 1, "the execution did not run the new revision")
 
-    # 8
     def delete(self) -> None:
         assert self.resource
         say("events/delete.json")
@@ -301,7 +341,6 @@ class Demo:
         response_summary(operation.first)
         expect(operation.outcome == "DELETE_COMPLETE", "the Delete failed", operation)
 
-    # 9
     def nothing_left(self) -> None:
         assert self.moto
         left = provider_leftovers(self.moto)
@@ -333,10 +372,13 @@ def main() -> int:
             demo.start_services,
         ),
         ("The existing workload: task family, cluster, network", demo.existing_workload),
+        ("Review before the first deploy: ecs-state-machine plan", demo.review_first),
         ("CloudFormation creates the Custom::EcsStateMachine", demo.create),
         ("Run it: an execution with a command", demo.run),
-        ("A new revision is registered; a new RefreshToken moves the resource to it", demo.update),
+        ("A new revision is registered; ecs-state-machine plan shows the update", demo.review_update),
+        ("A new RefreshToken moves the resource to the new revision", demo.update),
         ("A mistake is refused with a Reason, and the stack rolls back", demo.refuse),
+        ("A hand edit of the role; ecs-state-machine drift names it", demo.drift),
         ("FollowRevisions: the next revision arrives without a stack update", demo.follow),
         ("CloudFormation deletes the resource", demo.delete),
         ("Nothing is left", demo.nothing_left),
@@ -374,7 +416,8 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"{GREEN}{BOLD}PASS{RESET}: {passed}/{len(steps)} steps in {elapsed:.1f} s: created, ran "
-        f"(task in {demo.execution_seconds:.1f} s), updated, refused a mistake, followed a new revision and deleted a "
+        f"(task in {demo.execution_seconds:.1f} s), reviewed, updated, refused a mistake, found a hand edit, "
+        "followed a new revision and deleted a "
         "Custom::EcsStateMachine, nothing left."
     )
     return 0

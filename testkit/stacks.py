@@ -48,6 +48,9 @@ class Stack:
     stack_id: str
     status: str
     resources: dict[str, Resource] = field(default_factory=dict)
+    template: str = ""  # the deployed template (GetTemplate)
+    parameters: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -65,6 +68,7 @@ class Stacks:
         self.stacks: dict[str, Stack] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.hooks: list[Hook] = []
+        self.exports: dict[str, tuple[str, str]] = {}  # name -> (value, exporting stack id)
         self._server: http.server.ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ the record
@@ -86,6 +90,29 @@ class Stacks:
             stack.resources[logical_id] = resource
             return resource
 
+    def deployed(
+        self,
+        stack_id: str,
+        template: str,
+        parameters: dict[str, str] | None = None,
+        outputs: dict[str, str] | None = None,
+        resources: dict[str, tuple[str, str]] | None = None,
+    ) -> Stack:
+        """A stack as a deploy leaves it: its template, parameters, outputs and (besides the custom
+        resources a player records) other resources, `logical id -> (type, physical id)`."""
+        with self._lock:
+            stack = self.stacks.setdefault(stack_id, Stack(stack_id, "CREATE_COMPLETE"))
+            stack.template, stack.parameters, stack.outputs = (
+                template,
+                dict(parameters or {}),
+                dict(outputs or {}),
+            )
+            for logical_id, (resource_type, physical_id) in (resources or {}).items():
+                stack.resources[logical_id] = Resource(
+                    logical_id, "CREATE_COMPLETE", physical_id, resource_type
+                )
+            return stack
+
     def resource(self, stack_id: str, logical_id: str) -> Resource | None:
         with self._lock:
             stack = self.stacks.get(stack_id)
@@ -105,6 +132,7 @@ class Stacks:
             self.stacks.clear()
             self.calls.clear()
             self.hooks.clear()
+            self.exports.clear()
 
     def waiting(self, event: dict[str, Any]) -> None:
         """What CloudFormation shows while it waits for the answer to `event`."""
@@ -246,6 +274,12 @@ class Stacks:
                 return self._describe_stack_resource(form)
             if action == "DescribeStacks":
                 return self._describe_stacks(form)
+            if action == "DescribeStackResources":
+                return self._describe_stack_resources(form)
+            if action == "GetTemplate":
+                return self._get_template(form)
+            if action == "ListExports":
+                return self._list_exports()
         return error(400, "InvalidAction", f"{action} is not served by this stand-in")
 
     def _find(self, name: str) -> Stack | None:
@@ -283,11 +317,52 @@ class Stacks:
         stack = self._find(name)
         if stack is None:
             return error(400, "ValidationError", f"Stack with id {name} does not exist")
+        parameters = "".join(
+            f"<member><ParameterKey>{escape(k)}</ParameterKey><ParameterValue>{escape(v)}</ParameterValue></member>"
+            for k, v in stack.parameters.items()
+        )
+        outputs = "".join(
+            f"<member><OutputKey>{escape(k)}</OutputKey><OutputValue>{escape(v)}</OutputValue></member>"
+            for k, v in stack.outputs.items()
+        )
         member = (
             f"<member><StackId>{escape(stack.stack_id)}</StackId><StackName>{escape(stack.name)}</StackName>"
-            f"<CreationTime>2026-11-29T00:00:00Z</CreationTime><StackStatus>{stack.status}</StackStatus></member>"
+            f"<CreationTime>2026-11-29T00:00:00Z</CreationTime><StackStatus>{stack.status}</StackStatus>"
+            f"<Parameters>{parameters}</Parameters><Outputs>{outputs}</Outputs></member>"
         )
         return 200, _envelope("DescribeStacks", f"<Stacks>{member}</Stacks>")
+
+    def _describe_stack_resources(self, form: dict[str, str]) -> tuple[int, str]:
+        name = form.get("StackName", "")
+        stack = self._find(name)
+        if stack is None:
+            return error(400, "ValidationError", f"Stack with id {name} does not exist")
+        members = "".join(
+            f"<member><StackId>{escape(stack.stack_id)}</StackId><StackName>{escape(stack.name)}</StackName>"
+            f"<LogicalResourceId>{escape(r.logical_id)}</LogicalResourceId>"
+            + (f"<PhysicalResourceId>{escape(r.physical_id)}</PhysicalResourceId>" if r.physical_id else "")
+            + f"<ResourceType>{escape(r.resource_type)}</ResourceType>"
+            "<Timestamp>2026-11-29T00:00:00Z</Timestamp>"
+            f"<ResourceStatus>{r.status}</ResourceStatus></member>"
+            for r in stack.resources.values()
+        )
+        return 200, _envelope("DescribeStackResources", f"<StackResources>{members}</StackResources>")
+
+    def _get_template(self, form: dict[str, str]) -> tuple[int, str]:
+        name = form.get("StackName", "")
+        stack = self._find(name)
+        if stack is None:
+            return error(400, "ValidationError", f"Stack with id {name} does not exist")
+        body = f"<TemplateBody>{escape(stack.template)}</TemplateBody><StagesAvailable><member>Original</member></StagesAvailable>"
+        return 200, _envelope("GetTemplate", body)
+
+    def _list_exports(self) -> tuple[int, str]:
+        members = "".join(
+            f"<member><ExportingStackId>{escape(stack_id)}</ExportingStackId><Name>{escape(name)}</Name>"
+            f"<Value>{escape(value)}</Value></member>"
+            for name, (value, stack_id) in self.exports.items()
+        )
+        return 200, _envelope("ListExports", f"<Exports>{members}</Exports>")
 
 
 def _envelope(action: str, result: str) -> str:

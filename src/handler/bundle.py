@@ -33,6 +33,7 @@ UNUSED = (
     ),
     "tzdata",
     "bin",  # console scripts (statelint's): nothing runs them in Lambda
+    "ecs_state_machine/cli",  # the plan and drift command: never imported by the functions
 )
 
 

@@ -22,7 +22,15 @@ import yaml
 from testkit.moto_server import REPO_ROOT, MotoServer
 
 LIMIT = int(1.5 * 1024 * 1024)
-FILES = ("template.yaml", "Makefile", "LICENSE", "README.md", "CHANGELOG.md", "requirements-dev.txt")
+FILES = (
+    "template.yaml",
+    "Makefile",
+    "LICENSE",
+    "README.md",
+    "CHANGELOG.md",
+    "requirements-dev.txt",
+    "pyproject.toml",
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +97,14 @@ def test_the_bundle_is_small_and_holds_only_what_is_imported(release):
     size = release["code"].stat().st_size
     assert size <= LIMIT, f"{size} bytes zipped, over {LIMIT}"
     names = zipfile.ZipFile(release["code"]).namelist()
-    for never in ("aws_lambda_powertools/event_handler/", "tzdata/", "regex/tests/", "__pycache__", "bin/"):
+    for never in (
+        "aws_lambda_powertools/event_handler/",
+        "tzdata/",
+        "regex/tests/",
+        "__pycache__",
+        "bin/",
+        "ecs_state_machine/cli/",  # the plan and drift command
+    ):
         assert not any(never in n for n in names), never
     assert {"app.py", "follower_app.py", "ecs_state_machine/plan.py"} <= set(names)
 

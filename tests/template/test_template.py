@@ -33,7 +33,11 @@ from testkit.cloudformation import stringify as as_delivered
 from testkit.templates import EXAMPLES, ROOT, TEMPLATE, Stack, load, resources_of_type
 
 SAMCONFIG = ROOT / "samconfig.toml"
-HANDLER_SOURCES = sorted((ROOT / "src" / "handler").rglob("*.py"))
+# What the functions run (the plan and drift command is left out of their bundle and runs with a
+# reviewer's credentials: its calls are held against the README's reviewer policy instead).
+HANDLER_SOURCES = sorted(
+    p for p in (ROOT / "src" / "handler").rglob("*.py") if "ecs_state_machine/cli" not in p.as_posix()
+)
 BIN = Path(sys.executable).parent
 
 ACCOUNT = "123456789012"
