@@ -107,7 +107,7 @@ class Follower:
         and the next sweep moves what it did not."""
         if is_sweep(event):
             self.count("Sweeps", 1)
-            outcomes = self._reconcile_all(self.store.machines())
+            outcomes = self._reconcile_all(self.store.machines(), sweep=True)
             return {"sweep": True, **outcomes}
         families = families_in(event, self.place)
         if families is None:
@@ -119,7 +119,7 @@ class Follower:
         outcomes = self._reconcile_all(arns)
         return {"families": list(families), **outcomes}
 
-    def _reconcile_all(self, arns: list[str]) -> dict[str, int]:
+    def _reconcile_all(self, arns: list[str], *, sweep: bool = False) -> dict[str, int]:
         """Reconcile each of `arns`, several at once (a sweep may cover hundreds); those the time
         left cannot cover are skipped ('later'): the next sweep takes them."""
         outcomes: Counter[str] = Counter({name: 0 for name in OUTCOMES})
@@ -127,7 +127,7 @@ class Follower:
         def one(arn: str) -> str:
             if self.aws.deadline.left() < TIME_FOR_ONE:
                 return "later"
-            return self.reconcile(arn)
+            return self.reconcile(arn, sweep=sweep)
 
         if len(arns) > 1:
             with ThreadPoolExecutor(max_workers=min(WORKERS, len(arns)), thread_name_prefix="follow") as pool:
@@ -139,19 +139,22 @@ class Follower:
         self.count("FollowsDeferred", outcomes["deferred"])
         return dict(outcomes)
 
-    def reconcile(self, arn: str) -> str:
+    def reconcile(self, arn: str, *, sweep: bool = False) -> str:
         """Bring `arn` to the newest ACTIVE revisions of its families: 'moved', 'unchanged',
         'failed' (left working on one revision, the Reason logged), 'deferred' (a deploy holds it)
-        or 'gone'."""
+        or 'gone'. A sweep also forgets the record of a state machine that no longer exists."""
         lease = Lease(self.store, arn, f"{FOLLOWER}{self.request_id}:{uuid.uuid4().hex[:8]}")
         try:
             spec = lease.take()
             if spec is None:
                 return "gone"
+            if sweep and self.machines.describe(arn) is None:
+                lease.release()
+                return self._gone(arn) or "failed"
             return self._move(spec, lease)
         except Busy:
             logger.info(
-                "deferred: a deploy holds the state machine; it resolves the newest revisions itself",
+                "deferred: a deploy (or another follow) holds the state machine; the newest revisions come with it or the next sweep",
                 extra={"state_machine": arn},
             )
             return "deferred"

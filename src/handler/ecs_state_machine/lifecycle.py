@@ -109,7 +109,10 @@ class Lifecycle:
                 raise
         return self._recreate(deployment, current, fresh)
 
-    def delete(self, req: Request) -> None:
+    def delete(self, req: Request, *, strict: bool = True) -> None:
+        """Remove the state machine, its role and its follow record. Not `strict` (removing what a
+        failed request made): the state machine and role go even if the record cannot; the next
+        sweep forgets a record whose state machine is gone."""
         arn = req.physical_id
         if not self.is_state_machine_arn(arn):
             logger.info("nothing to delete: the id is not a state machine of this account and region")
@@ -117,9 +120,15 @@ class Lifecycle:
         owned = self.machines.owned(arn, req)
         if owned:
             involved = Previous.of(req.properties).follows is not False
-            # With the lease, so that no follow rewrites what is being removed.
-            with self.following.lease(req, arn, involved, create=False) as held:
-                self.following.forget(arn, held)
+            try:
+                # With the lease, so that no follow rewrites what is being removed.
+                with self.following.lease(req, arn, involved, create=False) as held:
+                    self.following.forget(arn, held)
+                    self.machines.delete(arn)
+            except ProviderError:
+                if strict:
+                    raise
+                logger.warning("follow record left for the next sweep", extra={"state_machine": arn})
                 self.machines.delete(arn)
         elif owned is False:
             logger.warning("state machine not deleted: it belongs to another stack or resource")
@@ -128,7 +137,9 @@ class Lifecycle:
     def discard(self, req: Request, arn: str) -> None:
         """Remove the state machine `arn` this request made, its role (ownership checked) and its
         follow record."""
-        self.delete(Request("Delete", req.stack_id, req.request_id, req.logical_id, physical_id=arn))
+        self.delete(
+            Request("Delete", req.stack_id, req.request_id, req.logical_id, physical_id=arn), strict=False
+        )
 
     def _discard_quietly(self, req: Request, arn: str) -> None:
         """`discard`, never raising: the error that made it run matters more."""
