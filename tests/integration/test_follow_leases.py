@@ -212,3 +212,42 @@ def test_an_update_state_machine_applied_but_unanswered_narrows_to_the_new_revis
     task, run, _passed = state(session, arn)
     assert task == revision and run == {revision}
     assert json.dumps(role_policy(session, machine(session, arn)["roleArn"])).count("task-definition/") == 1
+
+
+def test_a_sweep_out_of_time_is_taken_up_where_it_stopped(account, session, estate, props, monkeypatch):
+    """Five following state machines, pages of two, and time for two reconciles per sweep: each
+    sweep goes on where the last one stopped, so three sweeps move all five (without the cursor,
+    every sweep would redo the first two)."""
+    import functools
+    import os
+
+    from ecs_state_machine.arn import Place
+    from ecs_state_machine.aws import Deadline
+    from ecs_state_machine.follower import Follower
+    from ecs_state_machine.settings import Settings
+    from testkit.account import SM
+    from testkit.cloudformation import Player
+    from testkit.estate import ACCOUNT, REGION
+    from tests.integration.conftest import STACK_ID
+
+    monkeypatch.setattr(follow_store, "SWEEP_PAGE", 2)
+    arns = sorted(
+        Player(account.transport, STACK_ID, f"Job{i}").create({**props, "FollowRevisions": "true"})[
+            "PhysicalResourceId"
+        ]
+        for i in range(5)
+    )
+    assert all(arn.startswith(SM) for arn in arns)
+    revision = new_revision(session, estate)
+    moved: list[str] = []
+    for _sweep in range(3):
+        # Time for two reconciles: then 1 s left.
+        aws = Aws(Deadline(functools.partial(next, iter([300_000, 300_000]), 1_000)))
+        follower = Follower(
+            aws, Place("aws", REGION, ACCOUNT), Settings.from_environment(os.environ), store()
+        )
+        summary = follower.handle(cloudtrail.sweep())
+        assert summary["moved"] + summary["unchanged"] == 2, summary
+        moved += [arn for arn in arns if arn not in moved and state(session, arn)[0] == revision]
+    assert moved == arns, "each sweep went on where the last one stopped"
+    assert all(state(session, arn)[0] == revision for arn in arns)

@@ -24,6 +24,7 @@ import contextlib
 import json
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 MACHINE = "machine"
 CURSOR = ("cursor", "sweep")
+SWEEP_PAGE = 100  # ARNs a sweep reads at a time
 LEASE_SECONDS = 330  # a CloudFormation request's: longer than the function may run (300 s)
 FOLLOWER_LEASE_SECONDS = 120  # the follower's, renewed while it works
 STEP_SECONDS = 90  # lease the follower must have left to start a write step (its calls stop retrying
@@ -108,28 +110,65 @@ class FollowStore:
     # ------------------------------------------------------------------ finding followers
     def followers(self, family: str) -> list[str]:
         """The state machines that follow `family` (one Query)."""
-        return self._query(f"family#{family}")
+        return [arn for page in self._pages(f"family#{family}") for arn in page]
 
-    def machines(self) -> list[str]:
-        """Every following state machine (the sweep)."""
-        return self._query(MACHINE, FilterExpression="attribute_exists(properties)")
+    def machine_pages(self, after: str | None) -> Iterator[list[str]]:
+        """Every following state machine (the sweep), SWEEP_PAGE ARNs at a time, in ARN order from
+        the one after `after` round to `after` itself: only keys are read, never properties."""
+        filters: dict[str, Any] = {"FilterExpression": "attribute_exists(properties)", "Limit": SWEEP_PAGE}
+        yield from self._pages(MACHINE, after=after, **filters)
+        if after is not None:
+            yield from self._pages(MACHINE, upto=after, **filters)
 
-    def _query(self, pk: str, **filters: Any) -> list[str]:
-        """The sort keys (state machine ARNs) under `pk`, every page."""
-        found: list[str] = []
+    def _pages(
+        self, pk: str, *, after: str | None = None, upto: str | None = None, **filters: Any
+    ) -> Iterator[list[str]]:
+        """The sort keys (state machine ARNs) under `pk` (after `after`, up to `upto`), a page at a time."""
+        condition = "pk = :pk AND sk <= :upto" if upto else "pk = :pk"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":upto": {"S": upto}} if upto else {})},
             "ProjectionExpression": "sk",
+            **({"ExclusiveStartKey": _key(pk, after)} if after else {}),
             **filters,
         }
         while True:
             page = self.aws.call("dynamodb", "query", f"finding what follows {pk}", **kwargs)
-            found.extend(item["sk"]["S"] for item in page.get("Items", []))
+            found = [item["sk"]["S"] for item in page.get("Items", [])]
+            if found:
+                yield found
             if "LastEvaluatedKey" not in page:
-                return found
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def cursor(self) -> str | None:
+        """The last state machine a sweep that ran out of time reached (None: start at the first)."""
+        item = self.aws.call(
+            "dynamodb", "get_item", "reading the sweep's cursor", TableName=self.table, Key=_key(*CURSOR)
+        ).get("Item")
+        return str(item["resume_after"]["S"]) if item and "resume_after" in item else None
+
+    def set_cursor(self, after: str | None) -> None:
+        """Where the next sweep starts: after `after` (None: at the first state machine)."""
+        if after is None:
+            self.aws.call(
+                "dynamodb",
+                "delete_item",
+                "clearing the sweep's cursor",
+                TableName=self.table,
+                Key=_key(*CURSOR),
+            )
+            return
+        self.aws.call(
+            "dynamodb",
+            "update_item",
+            "moving the sweep's cursor",
+            TableName=self.table,
+            Key=_key(*CURSOR),
+            UpdateExpression="SET resume_after = :after",
+            ExpressionAttributeValues={":after": {"S": after}},
+        )
 
     # ------------------------------------------------------------------ the lease
     def acquire(

@@ -106,9 +106,7 @@ class Follower:
         holds is 'deferred', not an error: the deploy resolves the newest ACTIVE revisions itself,
         and the next sweep moves what it did not."""
         if is_sweep(event):
-            self.count("Sweeps", 1)
-            outcomes = self._reconcile_all(self.store.machines(), sweep=True)
-            return {"sweep": True, **outcomes}
+            return self._sweep()
         families = families_in(event, self.place)
         if families is None:
             logger.info("event ignored: not an ECS task definition call of this account and region")
@@ -119,10 +117,47 @@ class Follower:
         outcomes = self._reconcile_all(arns)
         return {"families": list(families), **outcomes}
 
-    def _reconcile_all(self, arns: list[str], *, sweep: bool = False) -> dict[str, int]:
-        """Reconcile each of `arns`, several at once (a sweep may cover hundreds); those the time
-        left cannot cover are skipped ('later'): the next sweep takes them."""
+    def _sweep(self) -> dict[str, Any]:
+        """Every following state machine, a page of ARNs at a time, starting where the last sweep
+        that ran out of time stopped; those the time left cannot cover are 'later', and the next
+        sweep starts with them."""
+        self.count("Sweeps", 1)
+        start = self._cursor()
         outcomes: Counter[str] = Counter({name: 0 for name in OUTCOMES})
+        resume, last = None, start
+        for page in self.store.machine_pages(start):
+            results = self._results(page, sweep=True)
+            outcomes.update(results)
+            if "later" in results:
+                first = results.index("later")
+                resume = page[first - 1] if first else last
+                logger.info("sweep out of time: the next one goes on from here", extra={"after": resume})
+                break
+            last = page[-1]
+        self._counted(outcomes)
+        if resume != start:
+            try:
+                self.store.set_cursor(resume)
+            except ProviderError:
+                logger.warning("the sweep's cursor was not saved: the next sweep starts where this one did")
+        return {"sweep": True, **outcomes}
+
+    def _cursor(self) -> str | None:
+        try:
+            return self.store.cursor()
+        except ProviderError:
+            logger.warning("the sweep's cursor could not be read: starting at the first state machine")
+            return None
+
+    def _reconcile_all(self, arns: list[str]) -> dict[str, int]:
+        outcomes: Counter[str] = Counter({name: 0 for name in OUTCOMES})
+        outcomes.update(self._results(arns))
+        self._counted(outcomes)
+        return dict(outcomes)
+
+    def _results(self, arns: list[str], *, sweep: bool = False) -> list[str]:
+        """Reconcile each of `arns`, several at once (a sweep's page may hold a hundred); those the
+        time left cannot cover are 'later'."""
 
         def one(arn: str) -> str:
             if self.aws.deadline.left() < TIME_FOR_ONE:
@@ -131,13 +166,13 @@ class Follower:
 
         if len(arns) > 1:
             with ThreadPoolExecutor(max_workers=min(WORKERS, len(arns)), thread_name_prefix="follow") as pool:
-                outcomes.update(pool.map(one, arns))
-        else:
-            outcomes.update(one(arn) for arn in arns)
+                return list(pool.map(one, arns))
+        return [one(arn) for arn in arns]
+
+    def _counted(self, outcomes: Counter[str]) -> None:
         self.count("Follows", outcomes["moved"])
         self.count("FollowFailures", outcomes["failed"])
         self.count("FollowsDeferred", outcomes["deferred"])
-        return dict(outcomes)
 
     def reconcile(self, arn: str, *, sweep: bool = False) -> str:
         """Bring `arn` to the newest ACTIVE revisions of its families: 'moved', 'unchanged',
