@@ -11,7 +11,8 @@
 7. a Definition of 150 task states over 100 families: deployed within IAM's limits, its calls against
    the minimum, and its task definitions resolved at once, against one after another;
 8. the follower (FollowRevisions) with 200 followed state machines: calls per event against the
-   minimum, and the time from a registration event to an execution running the new revision.
+   minimum, and the time from a registration event to an execution running the new revision;
+9. the follower's sweep over 100 and 1,000 records of ~300 KB properties: peak memory and wall time.
 
 Everything runs against one moto server in its own process on a free loopback port; handler processes
 reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/results.json.
@@ -20,7 +21,8 @@ Environment: BENCH_HANDLER_DIR (code under test, default src/handler), BENCH_SKI
 package figure: it reads PyPI), BENCH_REPEATS (cold start samples, 15), BENCH_ROUNDS (lifecycle
 rounds, 9), BENCH_PROPAGATION_REPEATS (5), BENCH_SCALE_REQUESTS (50), BENCH_SCALE_CONCURRENCY (10),
 BENCH_LARGE_ROUNDS (3), BENCH_FOLLOW_ROUNDS (5), BENCH_KEEP=1 (keep the scratch directory with every process's log),
-BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, package).
+BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, sweep,
+package).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, follow, large, lifecycle, package, propagation, scale
+from bench import coldstart, follow, large, lifecycle, package, propagation, scale, sweep
 from bench.sandbox import Bench, handler_dir, scratch_dir
 from bench.stats import Figure, median, table
 from testkit.estate import build_estate
@@ -230,6 +232,12 @@ def main() -> int:
                 found, details["follow"] = follow.run(bench, world, _setting("BENCH_FOLLOW_ROUNDS", 5))
                 figures += found
                 print(f"  follow: {time.perf_counter() - step:.0f} s", flush=True)
+
+            if _wanted("sweep"):
+                step = time.perf_counter()
+                found, details["sweep"] = sweep.run(bench, world)
+                figures += found
+                print(f"  sweep: {time.perf_counter() - step:.0f} s", flush=True)
 
         if os.environ.get("BENCH_SKIP_BUILD") == "1":
             details["package"] = "skipped (BENCH_SKIP_BUILD=1)"
