@@ -171,20 +171,15 @@ class FollowStore:
         )
 
     # ------------------------------------------------------------------ the lease
-    def acquire(
-        self, arn: str, owner: str, *, create: bool = False, taking: str | None = None
-    ) -> Spec | None:
-        """Hold the lease of `arn`'s item; its spec (None: no item, or, with `create`, none yet).
-        A follower's lease is short and yields to a claim; `taking`: the holder whose lease this
-        request takes over. Raises Busy if another holder's lease has not expired."""
+    def acquire(self, arn: str, owner: str, *, taking: str | None = None) -> Spec | None:
+        """Hold the lease of `arn`'s item; its spec (None: no item). A follower's lease is short and
+        yields to a claim; `taking`: the holder whose lease this request takes over. Raises Busy if
+        another holder's lease has not expired."""
         follower = owner.startswith(FOLLOWER)
-        now = int(self.clock()) - (
-            0 if follower else CLOCK_SKEW_SECONDS
-        )  # a follower's lease: expired for sure
+        # A request counts a lease as expired only once it is, whatever the two clocks' skew.
+        now = int(self.clock()) - (0 if follower else CLOCK_SKEW_SECONDS)
         free = f"({LEASE_FREE}{' OR lease_owner = :taken' if taking else ''})"
-        condition = f"{free} AND {UNCLAIMED}" if follower else free
-        if not create:
-            condition = f"attribute_exists(sk) AND {condition}"
+        condition = f"attribute_exists(sk) AND {free}{f' AND {UNCLAIMED}' if follower else ''}"
         values = {
             ":me": {"S": owner},
             ":now": {"N": str(now)},
@@ -206,7 +201,7 @@ class FollowStore:
         except AwsError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
-            if not create and self._get(arn, "sk") is None:
+            if self._get(arn, "sk") is None:
                 return None
             raise Busy(
                 f"State machine {state_machine_name(arn)} is being moved by another request; try again."

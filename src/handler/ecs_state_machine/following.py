@@ -66,14 +66,15 @@ class Following:
             )
 
     @contextmanager
-    def lease(self, req: Request, arn: str, involved: bool, *, create: bool = True) -> Iterator[Held]:
+    def lease(self, req: Request, arn: str, involved: bool) -> Iterator[Held]:
         """Hold `arn`'s lease for the request's writes when the resource follows (or followed),
-        taking it over from a follower (after its lease expired) or from an earlier request."""
+        taking it over from a follower (after its lease expired) or from an earlier request. With no
+        record there is nothing to hold: no follower knows of the state machine yet."""
         held = Held.of(req)
         if self.store is None or not involved:
             yield held
             return
-        spec = self._take(arn, held.owner, create)
+        spec = self._take(arn, held.owner)
         held.families, held.leased = (spec.families if spec else ()), True
         try:
             yield held
@@ -81,7 +82,7 @@ class Following:
             self.store.release(arn, held.owner)
             raise
 
-    def _take(self, arn: str, owner: str, create: bool) -> Spec | None:
+    def _take(self, arn: str, owner: str) -> Spec | None:
         """The lease of `arn`: free, an earlier request's (taken at once: CloudFormation sends a
         resource's next request only once the previous one was answered), or a follower's (claimed,
         so the follower stops renewing it and writes nothing more, then taken once it expires)."""
@@ -96,7 +97,7 @@ class Following:
         )
         while True:
             try:
-                return self.store.acquire(arn, owner, create=create, taking=taking)
+                return self.store.acquire(arn, owner, taking=taking)
             except Busy:
                 holder = self.store.holder(arn)
                 if waited > most:

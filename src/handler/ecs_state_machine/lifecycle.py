@@ -122,7 +122,7 @@ class Lifecycle:
             involved = Previous.of(req.properties).follows is not False
             try:
                 # With the lease, so that no follow rewrites what is being removed.
-                with self.following.lease(req, arn, involved, create=False) as held:
+                with self.following.lease(req, arn, involved) as held:
                     self.following.forget(arn, held)
                     self.machines.delete(arn)
             except ProviderError:
