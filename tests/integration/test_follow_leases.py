@@ -251,3 +251,26 @@ def test_a_sweep_out_of_time_is_taken_up_where_it_stopped(account, session, esta
         moved += [arn for arn in arns if arn not in moved and state(session, arn)[0] == revision]
     assert moved == arns, "each sweep went on where the last one stopped"
     assert all(state(session, arn)[0] == revision for arn in arns)
+
+
+def test_a_claimed_lease_goes_to_the_request_not_to_another_follower(following):
+    """Once a request has claimed a follower's lease, no follower may renew it or take it when it
+    expires: the request takes it (then holds it for its own length)."""
+    arn = following["PhysicalResourceId"]
+    now = [time.time()]
+    leases = FollowStore(Aws(), FOLLOW_TABLE, clock=lambda: now[0])
+    leases.acquire(arn, "follower:first")
+    holder = leases.holder(arn)
+    assert holder is not None and holder.is_follower
+    with pytest.raises(Busy):
+        leases.acquire(arn, "cloudformation:update")
+    assert leases.claim(arn, holder)
+    with pytest.raises(Busy):
+        leases.renew(arn, "follower:first")
+    now[0] += follow_store.FOLLOWER_LEASE_SECONDS + follow_store.CLOCK_SKEW_SECONDS + 1
+    with pytest.raises(Busy):
+        leases.acquire(arn, "follower:second")
+    assert leases.acquire(arn, "cloudformation:update") is not None
+    assert leases.holder(arn).owner == "cloudformation:update"  # type: ignore[union-attr]
+    with pytest.raises(Busy):
+        leases.acquire(arn, "follower:third")
