@@ -104,6 +104,7 @@ class Following:
                     raise
                 if holder is not None and not holder.is_follower:
                     taking = holder.owner
+                    waited += 1.0  # bounded, should two requests ever contend
                     continue
                 if holder is not None and holder != claimed:
                     if claimed is None:
