@@ -14,6 +14,7 @@
    minimum, and the time from a registration event to an execution running the new revision;
 9. `ecs-state-machine plan` of the 100-family Definition, as a process, against the provider's own
    planning of it in process; and the command's cold start against ``import boto3``.
+10. the follower's sweep over 100 and 1,000 records of ~300 KB properties: peak memory and wall time.
 
 Everything runs against one moto server in its own process on a free loopback port; handler processes
 reach it only through AWS_ENDPOINT_URL. Prints one table and writes bench/results.json.
@@ -22,7 +23,7 @@ Environment: BENCH_HANDLER_DIR (code under test, default src/handler), BENCH_SKI
 package figure: it reads PyPI), BENCH_REPEATS (cold start samples, 15), BENCH_ROUNDS (lifecycle
 rounds, 9), BENCH_PROPAGATION_REPEATS (5), BENCH_SCALE_REQUESTS (50), BENCH_SCALE_CONCURRENCY (10),
 BENCH_LARGE_ROUNDS (3), BENCH_FOLLOW_ROUNDS (5), BENCH_REVIEW_ROUNDS (3), BENCH_KEEP=1 (keep the scratch directory with every process's log),
-BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, review,
+BENCH_ONLY (a comma-separated subset of coldstart, lifecycle, propagation, scale, large, follow, review, sweep,
 package).
 """
 

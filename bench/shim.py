@@ -81,6 +81,15 @@ else:
         _minimal.handle(event, context, control.get("documents") or {})
 
 
+def _peak_rss_kib() -> int:
+    """The handler process's peak resident set so far (VmHWM): what Lambda reports as Max Memory Used."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     control = event.get("bench") or {}
     _arm(control)
@@ -91,6 +100,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     wall = time.perf_counter() - started
     return {
         "wall_s": wall,
+        "peak_rss_kib": _peak_rss_kib(),
         "returned": returned,
         "calls": list(INJECTOR.log),
         "attempts": sum(INJECTOR.attempts.values()),

@@ -2,8 +2,8 @@
 
 EventBridge invokes it with ECS's CloudTrail events for task definitions, and on a schedule for a
 sweep; `Follower` does the work. Powertools Metrics (EMF, in the function's log) counts events,
-sweeps, follows and failures. An event while a state machine is being moved by someone else raises
-after everything else is done, so Lambda retries it (asynchronous invocations are retried twice).
+sweeps, follows, failures and deferred follows (a state machine a deploy holds: no function error,
+the deploy resolves the newest revisions itself and the next sweep moves what it did not).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ecs_state_machine import __version__
 from ecs_state_machine.aws import Aws, Deadline, invoked_place
-from ecs_state_machine.follow_store import FollowStore
+from ecs_state_machine.follow_store import FOLLOWER_RETRY_SECONDS, FollowStore
 from ecs_state_machine.follower import Follower
 from ecs_state_machine.log import SERVICE
 from ecs_state_machine.settings import Settings
@@ -35,7 +35,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("FOLLOW_TABLE is not set: the follower has nothing to follow")
         return {"ignored": True}
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    aws = Aws(Deadline(remaining))
+    # Short retries: the follower's lease bounds how long a write may take (see follow_store).
+    aws = Aws(Deadline(remaining), budget=FOLLOWER_RETRY_SECONDS)
     follower = Follower(
         aws,
         invoked_place(context, None, aws, sam_local=settings.sam_local),

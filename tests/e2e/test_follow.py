@@ -52,7 +52,12 @@ def test_a_registered_revision_runs_at_the_next_execution_without_a_stack_update
     assert execution["status"] == "SUCCEEDED", readback.execution_failure(moto, execution["executionArn"])
     (task,) = readback.tasks(moto, world.cluster_name)
     assert task["taskDefinitionArn"] == revision
-    assert emf(invocation.logs) == {"FollowEvents": 1, "Follows": 1, "FollowFailures": 0}
+    assert emf(invocation.logs) == {
+        "FollowEvents": 1,
+        "Follows": 1,
+        "FollowFailures": 0,
+        "FollowsDeferred": 0,
+    }
 
     swept = follower.invoke(cloudtrail.sweep())
     assert swept.result["unchanged"] == 1 and emf(swept.logs)["Sweeps"] == 1

@@ -10,9 +10,6 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine import following as following_module
-from ecs_state_machine.aws import Aws
-from ecs_state_machine.follow_store import FollowStore
 from testkit import cloudtrail
 from testkit.estate import FOLLOW_TABLE, register
 from testkit.transports import Context
@@ -140,7 +137,7 @@ def test_events_for_families_nobody_follows_cost_one_lookup_and_foreign_events_n
     faults.reset()
     assert follow(cloudtrail.registered(other)) == {
         "families": ["somebody-elses"],
-        **dict.fromkeys(("moved", "unchanged", "failed", "busy", "gone", "later"), 0),
+        **dict.fromkeys(("moved", "unchanged", "failed", "deferred", "gone", "later"), 0),
     }
     assert faults.log == ["dynamodb.Query"]
     for foreign in (
@@ -194,30 +191,6 @@ def test_an_update_after_a_follow_renders_exactly_what_the_follower_wrote(
     assert machine(session, arn)["definition"] == described["definition"]
     assert role_policy(session, described["roleArn"]) == policy
     assert follow(cloudtrail.sweep())["unchanged"] == 1, "and the follower has nothing left to do"
-
-
-def test_a_follow_waits_for_an_update_holding_the_state_machine(session, estate, following):
-    arn = following["PhysicalResourceId"]
-    store = FollowStore(Aws(), FOLLOW_TABLE)
-    store.acquire(arn, "cloudformation:in-flight")
-    revision = new_revision(session, estate)
-    with pytest.raises(Exception, match="being moved by another request"):
-        follow(cloudtrail.registered(revision))  # Lambda retries the event
-    assert state(session, arn)[0] == estate.revisions[0]
-    store.release(arn, "cloudformation:in-flight")
-    assert follow(cloudtrail.registered(revision))["moved"] == 1
-
-
-def test_an_update_waits_for_a_follow_then_says_so(cfn, session, estate, following, props, monkeypatch):
-    monkeypatch.setattr(following_module, "WAIT_SECONDS", 2)
-    arn = following["PhysicalResourceId"]
-    store = FollowStore(Aws(), FOLLOW_TABLE)
-    store.acquire(arn, "follower:in-flight")
-    old = {**props, "FollowRevisions": "true"}
-    answer = cfn.update(arn, {**old, "TimeoutSeconds": "60"}, old)
-    assert answer["Status"] == "FAILED" and "is being moved by another request" in answer["Reason"]
-    store.release(arn, "follower:in-flight")
-    assert cfn.update(arn, {**old, "TimeoutSeconds": "60"}, old)["Status"] == "SUCCESS"
 
 
 def test_turning_it_off_or_deleting_forgets_the_state_machine(cfn, session, estate, following, props):

@@ -68,6 +68,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"fault cases tried: {TALLY['fault cases']}, SUCCESS after retry: {TALLY['fault success']}, "
             f"FAILED cleanly: {TALLY['fault failed cleanly']}, resources leaked: {TALLY['fault leaks']}"
         )
+    if TALLY["follow fault cases"]:
+        write(
+            f"FollowRevisions DynamoDB faults tried: {TALLY['follow fault cases']}, answered: "
+            f"{TALLY['follow fault answered']}, records left to the next sweep: "
+            f"{TALLY['follow fault records left to the sweep']}, leaked: {TALLY['follow fault leaks']}"
+        )
     if TALLY["bad inputs"]:
         write(
             f"bad inputs tried: {TALLY['bad inputs']} (FAILED cleanly: {TALLY['bad failed']}, "

@@ -766,8 +766,6 @@ NEVER_THE_FOLLOWERS = (
     "states:TagResource",
     "states:UntagResource",
     "cloudformation:DescribeStackResource",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
 )
 
 
@@ -790,6 +788,14 @@ def test_the_follower_moves_state_machines_and_makes_or_removes_nothing(stack):
                 ), statement
     (update,) = granting(policy, "states:UpdateStateMachine")
     assert update["Condition"] == {"Null": {"aws:ResourceTag/ecs-state-machine:stack-id": "false"}}
+    # Its table only: it deletes a record only when the record's state machine is gone.
+    tables = [
+        r
+        for s in policy["Statement"]
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+        for r in as_list(s["Resource"])
+    ]
+    assert tables and all(r.endswith(":table/ecs-state-machine-FollowTable-SAMPLE") for r in tables), tables
 
 
 def test_both_functions_are_told_the_same_settings(template):

@@ -85,3 +85,49 @@ def test_the_sample_events_for_sam_local_invoke_are_what_the_follower_reads():
     registered = json.loads((events / "follow-registered.json").read_text())
     assert families_in(registered, HERE) == ("hogefuga",)
     assert is_sweep(json.loads((events / "follow-sweep.json").read_text()))
+
+
+class Leases:
+    """A follow store's lease calls, recorded; `lost` makes renewals fail as after a takeover."""
+
+    def __init__(self, lost: bool = False) -> None:
+        self.calls: list[str] = []
+        self.lost = lost
+
+    def acquire(self, arn: str, owner: str) -> object:
+        self.calls.append("acquire")
+        return object()
+
+    def renew(self, arn: str, owner: str) -> None:
+        from ecs_state_machine.follow_store import Busy
+
+        self.calls.append("renew")
+        if self.lost:
+            raise Busy("taken over")
+
+    def release(self, arn: str, owner: str) -> None:
+        self.calls.append("release")
+
+
+def test_a_follower_starts_a_write_only_with_enough_lease_left_and_never_after_losing_it():
+    from ecs_state_machine.follow_store import FOLLOWER_LEASE_SECONDS, STEP_SECONDS, Busy
+    from ecs_state_machine.follower import Lease
+
+    now = [1000.0]
+    store = Leases()
+    lease = Lease(store, "arn", "follower:x", clock=lambda: now[0])  # type: ignore[arg-type]
+    lease.take()
+    lease.fence()
+    assert store.calls == ["acquire"], "a fresh lease needs no renewal"
+    now[0] += FOLLOWER_LEASE_SECONDS - STEP_SECONDS + 1  # less than a step's worth left
+    lease.fence()
+    assert store.calls == ["acquire", "renew"]
+    lease.fence()
+    assert store.calls == ["acquire", "renew"], "renewed for a whole lease from before the renewal"
+
+    store.lost = True
+    now[0] += FOLLOWER_LEASE_SECONDS  # stalled past its lease; a deploy took it over
+    with pytest.raises(Busy):
+        lease.fence()
+    lease.release()
+    assert store.calls == ["acquire", "renew", "renew"], "a lost lease is not given back: it is not ours"

@@ -4,11 +4,12 @@ same request twice), and a failure removes what this request made before it is r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, policy_parts
 from .arn import state_machine_name
 from .errors import ProviderError
 from .log import child_logger
@@ -189,22 +190,57 @@ class Deployment:
             self.roles.delete_if_owned(role_name_for(arn), self.req)
         return self._outcome(arn, role_arn)
 
-    def follow(self, arn: str, previous_policy: dict[str, Any]) -> None:
+    def follow(
+        self, arn: str, previous_policy: dict[str, Any], *, fence: Callable[[], None] = lambda: None
+    ) -> None:
         """Move the state machine `arn` (this resource's, following its families) to this plan, so
         that at every step it works: first its role grants both what it had and what it needs,
-        then the definition changes, then the role grants exactly what it needs. A failure at any
-        step leaves it running either revision; the next follow or Update finishes the move."""
+        then the definition changes, then the role grants exactly what it needs. If the definition
+        cannot be written, the role is narrowed back to exactly what the state machine runs before
+        the error is raised. `fence` is called before each step; it raises once the follower's
+        lease is lost, and then nothing more is written."""
         docs = self.plan.documents(arn)
         if self.props.role_arn:  # the stack's own role: its permissions are the stack's to keep
+            fence()
             self._update(arn, docs, None, self.props.role_arn)
             return
         both = self.plan.documents(arn, also=previous_policy)
         name = role_name_for(arn)
+        fence()
         role_arn, _created, parts = self.roles.ensure(
             name, self.req, self._wanted(both, arn), read_first=True, may_create=False
         )
-        self._update(arn, docs, None, role_arn)
+        try:
+            fence()
+            self._update(arn, docs, None, role_arn)
+        except ProviderError as err:
+            if err.category != "busy":
+                self._narrow_back(arn, docs, previous_policy, parts, fence)
+            raise
+        fence()
         self.roles.write(name, self._wanted(docs, arn), created=False, before=parts)
+
+    def _narrow_back(
+        self,
+        arn: str,
+        docs: Documents,
+        previous_policy: dict[str, Any],
+        parts: int | None,
+        fence: Callable[[], None],
+    ) -> None:
+        """After a failed UpdateStateMachine of a follow: the role grants exactly what the state
+        machine runs (the old definition's policy, or the new one's if the write went through
+        after all); left granting both if that cannot be read or written (it still works)."""
+        try:
+            running = self.machines.describe(arn)
+            if running is None:
+                return
+            now = docs if running.get("definition") == docs.definition else _exactly(docs, previous_policy)
+            fence()
+            self.roles.write(role_name_for(arn), self._wanted(now, arn), created=False, before=parts)
+            logger.info("role narrowed back to what the state machine runs", extra={"state_machine": arn})
+        except Exception:
+            logger.exception("role left granting both revisions", extra={"state_machine": arn})
 
     def _update(self, arn: str, docs: Documents, role_arn: str | None, runs_as: str) -> None:
         """UpdateStateMachine (handing it `role_arn`, unless None), publishing a version when the
@@ -212,7 +248,9 @@ class Deployment:
         if docs.encryption is None and self.req.previous.encrypted:
             docs = replace(docs, encryption={"type": "AWS_OWNED_KEY"})  # the property went: back to AWS's key
         digest = content_hash(docs, runs_as)
-        reuse = self.publishing.reusable(self.machines.tags_seen.get(arn, {}), digest)
+        reuse = self.publishing.reusable(
+            arn, self.machines.tags_seen.get(arn, {}), digest, docs.definition, runs_as
+        )
         answer = self.machines.update(arn, docs, role_arn, publish=self.publishing.args(reuse))
         self._published(arn, answer, digest, reuse=reuse, fresh=False)
 
@@ -293,6 +331,21 @@ class Deployment:
                 **self.plan.data,
             },
         )
+
+
+def _exactly(docs: Documents, policy: dict[str, Any]) -> Documents:
+    """`docs` with the role's permissions exactly `policy` (split into inline and managed parts as
+    a plan splits them)."""
+    split = policy_parts.split(policy)
+    return replace(
+        docs,
+        policy=_compact(split.inline) if split.inline["Statement"] else None,
+        managed=tuple(_compact(m) for m in split.managed),
+    )
+
+
+def _compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"))
 
 
 def _role_description(arn: str, req: Request) -> str:

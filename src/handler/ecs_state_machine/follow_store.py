@@ -8,8 +8,14 @@ table (FOLLOW_TABLE), written only by the provider and its follower.
 - One item per followed family and state machine (pk "family#<family>", sk the ARN): an event for a
   family costs one Query, however many state machines the account has.
 - A lease on the machine item (lease_owner, lease_expires): whoever writes a state machine and its
-  role (a CloudFormation Update, the follower) holds it, so the definition and the policy never end
-  up from two different moves.
+  role (a CloudFormation request, the follower) holds it, so the definition and the policy never end
+  up from two different moves. A CloudFormation request never fails for a follower's lease: it marks
+  the lease claimed (claimed_until), which stops the follower from renewing it, waits for it to
+  expire (at most FOLLOWER_LEASE_SECONDS) and takes it. The follower starts a write only while its
+  lease has STEP_SECONDS left, renewing it first when it has less, so once its lease has expired it
+  writes nothing more. A CloudFormation request takes another request's lease at once: CloudFormation
+  sends the next request of a resource only after the previous one was answered.
+- One cursor item (pk "cursor", sk "sweep"): where the last sweep that ran out of time stopped.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import json
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,16 +36,37 @@ if TYPE_CHECKING:
     from .aws import Aws
 
 MACHINE = "machine"
-LEASE_SECONDS = 330  # longer than either function may run (300 s)
+CURSOR = ("cursor", "sweep")
+SWEEP_PAGE = 100  # ARNs a sweep reads at a time
+LEASE_SECONDS = 330  # a CloudFormation request's: longer than the function may run (300 s)
+FOLLOWER_LEASE_SECONDS = 120  # the follower's, renewed while it works
+STEP_SECONDS = 90  # lease the follower must have left to start a write step (its calls stop retrying
+# after FOLLOWER_RETRY_SECONDS; botocore's own 3 attempts of 15 s at most come on top)
+FOLLOWER_RETRY_SECONDS = 10.0
+CLOCK_SKEW_SECONDS = 2  # between two Lambda functions' clocks
 ITEM_LIMIT = 350_000  # DynamoDB takes 400 KB per item; room is kept for the lease and the keys
 LEASE_FREE = "attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me"
-GIVE_BACK = "REMOVE lease_owner, lease_expires"
+UNCLAIMED = "(attribute_not_exists(claimed_until) OR claimed_until < :now)"
+GIVE_BACK = "REMOVE lease_owner, lease_expires"  # a claim stays: it outlives a follower's lease
+FOLLOWER = "follower:"
 
 
 class Busy(ProviderError):
     """Someone else is moving the state machine right now."""
 
     category = "busy"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lease, and until when (epoch seconds)."""
+
+    owner: str
+    expires: int
+
+    @property
+    def is_follower(self) -> bool:
+        return self.owner.startswith(FOLLOWER)
 
 
 @dataclass(frozen=True)
@@ -82,58 +110,152 @@ class FollowStore:
     # ------------------------------------------------------------------ finding followers
     def followers(self, family: str) -> list[str]:
         """The state machines that follow `family` (one Query)."""
-        return self._query(f"family#{family}")
+        return [arn for page in self._pages(f"family#{family}") for arn in page]
 
-    def machines(self) -> list[str]:
-        """Every following state machine (the sweep)."""
-        return self._query(MACHINE, FilterExpression="attribute_exists(properties)")
+    def machine_pages(self, after: str | None) -> Iterator[list[str]]:
+        """Every following state machine (the sweep), SWEEP_PAGE ARNs at a time, in ARN order from
+        the one after `after` round to `after` itself: only keys are read, never properties."""
+        filters: dict[str, Any] = {"FilterExpression": "attribute_exists(properties)", "Limit": SWEEP_PAGE}
+        yield from self._pages(MACHINE, after=after, **filters)
+        if after is not None:
+            yield from self._pages(MACHINE, upto=after, **filters)
 
-    def _query(self, pk: str, **filters: Any) -> list[str]:
-        """The sort keys (state machine ARNs) under `pk`, every page."""
-        found: list[str] = []
+    def _pages(
+        self, pk: str, *, after: str | None = None, upto: str | None = None, **filters: Any
+    ) -> Iterator[list[str]]:
+        """The sort keys (state machine ARNs) under `pk` (after `after`, up to `upto`), a page at a time."""
+        condition = "pk = :pk AND sk <= :upto" if upto else "pk = :pk"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":upto": {"S": upto}} if upto else {})},
             "ProjectionExpression": "sk",
+            **({"ExclusiveStartKey": _key(pk, after)} if after else {}),
             **filters,
         }
         while True:
             page = self.aws.call("dynamodb", "query", f"finding what follows {pk}", **kwargs)
-            found.extend(item["sk"]["S"] for item in page.get("Items", []))
+            found = [item["sk"]["S"] for item in page.get("Items", [])]
+            if found:
+                yield found
             if "LastEvaluatedKey" not in page:
-                return found
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def cursor(self) -> str | None:
+        """The last state machine a sweep that ran out of time reached (None: start at the first)."""
+        item = self.aws.call(
+            "dynamodb", "get_item", "reading the sweep's cursor", TableName=self.table, Key=_key(*CURSOR)
+        ).get("Item")
+        return str(item["resume_after"]["S"]) if item and "resume_after" in item else None
+
+    def set_cursor(self, after: str | None) -> None:
+        """Where the next sweep starts: after `after` (None: at the first state machine)."""
+        if after is None:
+            self.aws.call(
+                "dynamodb",
+                "delete_item",
+                "clearing the sweep's cursor",
+                TableName=self.table,
+                Key=_key(*CURSOR),
+            )
+            return
+        self.aws.call(
+            "dynamodb",
+            "update_item",
+            "moving the sweep's cursor",
+            TableName=self.table,
+            Key=_key(*CURSOR),
+            UpdateExpression="SET resume_after = :after",
+            ExpressionAttributeValues={":after": {"S": after}},
+        )
+
     # ------------------------------------------------------------------ the lease
-    def acquire(self, arn: str, owner: str, *, create: bool = False) -> Spec | None:
-        """Hold the lease of `arn`'s item; its spec (None: no item, or, with `create`, none yet).
-        Raises Busy if another holder's lease has not expired."""
-        now = int(self.clock())
-        condition = LEASE_FREE if create else f"attribute_exists(sk) AND ({LEASE_FREE})"
+    def acquire(self, arn: str, owner: str, *, taking: str | None = None) -> Spec | None:
+        """Hold the lease of `arn`'s item; its spec (None: no item). A follower's lease is short and
+        yields to a claim; `taking`: the holder whose lease this request takes over. Raises Busy if
+        another holder's lease has not expired."""
+        follower = owner.startswith(FOLLOWER)
+        # A request counts a lease as expired only once it is, whatever the two clocks' skew.
+        now = int(self.clock()) - (0 if follower else CLOCK_SKEW_SECONDS)
+        free = f"({LEASE_FREE}{' OR lease_owner = :taken' if taking else ''})"
+        condition = f"attribute_exists(sk) AND {free}{f' AND {UNCLAIMED}' if follower else ''}"
+        values = {
+            ":me": {"S": owner},
+            ":now": {"N": str(now)},
+            ":until": {
+                "N": str(now + (FOLLOWER_LEASE_SECONDS if follower else CLOCK_SKEW_SECONDS + LEASE_SECONDS))
+            },
+            **({":taken": {"S": taking}} if taking else {}),
+        }
         try:
             answer = self._machine(
                 "update_item",
                 f"taking the lease of {arn}",
                 arn,
-                UpdateExpression="SET lease_owner = :me, lease_expires = :until",
+                UpdateExpression="SET lease_owner = :me, lease_expires = :until REMOVE claimed_until",
                 ConditionExpression=condition,
-                ExpressionAttributeValues={
-                    ":me": {"S": owner},
-                    ":now": {"N": str(now)},
-                    ":until": {"N": str(now + LEASE_SECONDS)},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except AwsError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
-            if not create and self._get(arn, "sk") is None:
+            if self._get(arn, "sk") is None:
                 return None
             raise Busy(
                 f"State machine {state_machine_name(arn)} is being moved by another request; try again."
             ) from None
         return _spec(arn, _plain(answer.get("Attributes", {})))
+
+    def holder(self, arn: str) -> Holder | None:
+        """Who holds `arn`'s lease now (None: nobody, or no item)."""
+        item = self._get(arn, "lease_owner, lease_expires")
+        if not item or "lease_owner" not in item:
+            return None
+        return Holder(str(item["lease_owner"]), int(item.get("lease_expires", 0)))
+
+    def claim(self, arn: str, holder: Holder) -> bool:
+        """Stop the follower `holder` from renewing its lease (so that it expires, and this request
+        can take it); False if it no longer holds it."""
+        try:
+            self._machine(
+                "update_item",
+                f"claiming the lease of {arn}",
+                arn,
+                UpdateExpression="SET claimed_until = :until",
+                ConditionExpression="lease_owner = :holder",
+                ExpressionAttributeValues={
+                    ":holder": {"S": holder.owner},
+                    ":until": {"N": str(int(self.clock()) + FOLLOWER_LEASE_SECONDS + 60)},
+                },
+            )
+        except AwsError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def renew(self, arn: str, owner: str) -> None:
+        """Extend the follower `owner`'s lease; Busy if it lost it or a CloudFormation request claimed it."""
+        now = int(self.clock())
+        try:
+            self._machine(
+                "update_item",
+                f"renewing the lease of {arn}",
+                arn,
+                UpdateExpression="SET lease_expires = :until",
+                ConditionExpression=f"lease_owner = :me AND {UNCLAIMED}",
+                ExpressionAttributeValues={
+                    ":me": {"S": owner},
+                    ":now": {"N": str(now)},
+                    ":until": {"N": str(now + FOLLOWER_LEASE_SECONDS)},
+                },
+            )
+        except AwsError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise
+            raise Busy(f"A deploy took over state machine {state_machine_name(arn)}.") from None
 
     def release(self, arn: str, owner: str) -> None:
         """Give the lease back (if still held); never raises: it expires anyway."""

@@ -1,6 +1,8 @@
 """FollowRevisions, on CloudFormation's side: what a Create, Update or Delete of a following resource
-records for the follower, and the lease that keeps an Update and a follow from writing the same
-state machine at once. Resources that do not follow cost no call here.
+records for the follower, and the lease that keeps a request and a follow from writing the same
+state machine at once. A request never fails because of a follower: it claims the follower's lease
+and takes it over once it has expired (see `follow_store`). Resources that do not follow cost no
+call here.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import follow_store
 from .errors import PropertyError
-from .follow_store import ITEM_LIMIT, Busy, FollowStore, Spec, packed_size
+from .follow_store import ITEM_LIMIT, Busy, FollowStore, Holder, Spec, packed_size
 from .log import child_logger
 from .properties import CLOUDFORMATION_KEYS
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = child_logger()
 
-WAIT_SECONDS = 30  # how long an Update waits for a follow of the same state machine to finish
+TAKEOVER_MARGIN_SECONDS = 10  # waited, at most, beyond a claimed follower's lease and the clock skew
 
 
 @dataclass
@@ -64,28 +67,58 @@ class Following:
 
     @contextmanager
     def lease(self, req: Request, arn: str, involved: bool) -> Iterator[Held]:
-        """Hold `arn`'s lease for the request's writes when the resource follows (or followed).
-        Waits for a follow in progress to finish, then fails with a Reason."""
+        """Hold `arn`'s lease for the request's writes when the resource follows (or followed),
+        taking it over from a follower (after its lease expired) or from an earlier request. With no
+        record there is nothing to hold: no follower knows of the state machine yet."""
         held = Held.of(req)
         if self.store is None or not involved:
             yield held
             return
-        waited = 0.0
-        while True:
-            try:
-                spec = self.store.acquire(arn, held.owner, create=True)
-                break
-            except Busy:
-                if waited >= WAIT_SECONDS:
-                    raise
-                self.aws.pause(1.0)
-                waited += 1.0
+        spec = self._take(arn, held.owner)
         held.families, held.leased = (spec.families if spec else ()), True
         try:
             yield held
         except BaseException:
             self.store.release(arn, held.owner)
             raise
+
+    def _take(self, arn: str, owner: str) -> Spec | None:
+        """The lease of `arn`: free, an earlier request's (taken at once: CloudFormation sends a
+        resource's next request only once the previous one was answered), or a follower's (claimed,
+        so the follower stops renewing it and writes nothing more, then taken once it expires)."""
+        assert self.store is not None
+        taking: str | None = None
+        claimed: Holder | None = None
+        waited = 0.0
+        most = (
+            follow_store.FOLLOWER_LEASE_SECONDS
+            + 2 * follow_store.CLOCK_SKEW_SECONDS
+            + TAKEOVER_MARGIN_SECONDS
+        )
+        while True:
+            try:
+                return self.store.acquire(arn, owner, taking=taking)
+            except Busy:
+                holder = self.store.holder(arn)
+                if waited > most:
+                    raise
+                if holder is not None and not holder.is_follower:
+                    taking = holder.owner
+                    waited += 1.0  # bounded, should two requests ever contend
+                    continue
+                if holder is not None and holder != claimed:
+                    if claimed is None:
+                        logger.info("waiting for the follower's lease", extra={"state_machine": arn})
+                    claimed = holder if self.store.claim(arn, holder) else None
+                left = (
+                    (holder.expires if holder else 0)
+                    + follow_store.CLOCK_SKEW_SECONDS
+                    + 1
+                    - self.store.clock()
+                )
+                pause = min(5.0, max(0.5, left))
+                self.aws.pause(pause)
+                waited += pause
 
     def record(
         self, req: Request, props: Properties, plan: Plan, arn: str, held: Held, previous_arn: str | None
@@ -112,6 +145,7 @@ class Following:
         self.store.save(spec, held.owner, held.families if previous_arn == arn else ())
         logger.info("following", extra={"state_machine": arn, "families": list(plan.families)})
 
-    def forget(self, arn: str, involved: bool) -> None:
-        if self.store is not None and involved:
+    def forget(self, arn: str, held: Held) -> None:
+        """A Delete, holding the lease: what `arn` followed goes (its lease with it)."""
+        if self.store is not None and held.leased:
             self.store.forget(arn)

@@ -78,7 +78,13 @@ class Lifecycle:
             plan = make_plan(props, self.place, self.aws, self.settings)
             self.following.check(props, plan, req.properties, current)
             outcome = self._update(req, props, plan, current, owned)
-            self.following.record(req, props, plan, outcome.physical_id, held, current)
+            try:
+                self.following.record(req, props, plan, outcome.physical_id, held, current)
+            except BaseException:
+                if outcome.physical_id != current:
+                    # The Update fails and reports `current`: nothing else would remove the replacement.
+                    self._discard_quietly(req, outcome.physical_id)
+                raise
         return outcome
 
     def _update(
@@ -103,22 +109,44 @@ class Lifecycle:
                 raise
         return self._recreate(deployment, current, fresh)
 
-    def delete(self, req: Request) -> None:
+    def delete(self, req: Request, *, strict: bool = True) -> None:
+        """Remove the state machine, its role and its follow record. Not `strict` (removing what a
+        failed request made): the state machine and role go even if the record cannot; the next
+        sweep forgets a record whose state machine is gone."""
         arn = req.physical_id
         if not self.is_state_machine_arn(arn):
             logger.info("nothing to delete: the id is not a state machine of this account and region")
             return
         owned = self.machines.owned(arn, req)
         if owned:
-            self.following.forget(arn, Previous.of(req.properties).follows is not False)
-            self.machines.delete(arn)
+            involved = Previous.of(req.properties).follows is not False
+            try:
+                # With the lease, so that no follow rewrites what is being removed.
+                with self.following.lease(req, arn, involved) as held:
+                    self.following.forget(arn, held)
+                    self.machines.delete(arn)
+            except ProviderError:
+                if strict:
+                    raise
+                logger.warning("follow record left for the next sweep", extra={"state_machine": arn})
+                self.machines.delete(arn)
         elif owned is False:
             logger.warning("state machine not deleted: it belongs to another stack or resource")
         self.roles.delete_if_owned(role_name_for(arn), req)
 
     def discard(self, req: Request, arn: str) -> None:
-        """Remove the state machine `arn` this request made, and its role (ownership checked)."""
-        self.delete(Request("Delete", req.stack_id, req.request_id, req.logical_id, physical_id=arn))
+        """Remove the state machine `arn` this request made, its role (ownership checked) and its
+        follow record."""
+        self.delete(
+            Request("Delete", req.stack_id, req.request_id, req.logical_id, physical_id=arn), strict=False
+        )
+
+    def _discard_quietly(self, req: Request, arn: str) -> None:
+        """`discard`, never raising: the error that made it run matters more."""
+        try:
+            self.discard(req, arn)
+        except Exception:
+            logger.exception("could not remove after failure", extra={"state_machine": arn})
 
     # ------------------------------------------------------------------ steps
     def _target(self, req: Request, props: Properties, current: str, fresh: str) -> str | None:

@@ -7,7 +7,9 @@ Functions allows and this module relies on:
 - an alias may point to any version of its state machine, so a rollback that writes back what an
   earlier version holds moves the alias to that version instead of publishing a duplicate; the
   state machine's tag `ecs-state-machine:versions` remembers which content each recent version holds
-  (`N:hash`, newest first), so that costs no call;
+  (`N:hash`, newest first). The tag is only a hint (anyone allowed to tag the state machine can
+  rewrite it): the version it names is described first, and reused only if its own definition and
+  role are the ones to publish; otherwise a new version is published;
 - a version an alias points to cannot be deleted, so pruning (VersionsToKeep) skips it;
 - DeleteStateMachine deletes every version and alias of the state machine, so a Delete, and the
   removal of a replaced state machine, need nothing more.
@@ -99,6 +101,25 @@ class Versions:
             return False
         return True
 
+    def holds(self, version_arn: str, definition: str, role_arn: str) -> bool:
+        """Whether the version `version_arn` exists with exactly this definition and role."""
+        try:
+            described = self.aws.call(
+                "stepfunctions",
+                "describe_state_machine",
+                "reading the state machine version",
+                stateMachineArn=version_arn,
+            )
+        except AwsError as err:
+            if err.code not in ("StateMachineDoesNotExist", "ResourceNotFound", "ValidationException"):
+                raise
+            return False
+        try:
+            same = json.loads(described.get("definition") or "null") == json.loads(definition)
+        except ValueError:
+            return False
+        return bool(same and described.get("roleArn") == role_arn)
+
     def drop_alias(self, arn: str, name: str) -> None:
         call_allowing_missing(
             self.aws,
@@ -161,11 +182,21 @@ class Publishing:
             return None
         return {"publish": True, **({"versionDescription": self.description} if self.description else {})}
 
-    def reusable(self, tags: dict[str, str], digest: str) -> int | None:
-        """The recent version that already holds this content (a rollback), if any."""
+    def reusable(
+        self, arn: str, tags: dict[str, str], digest: str, definition: str, role_arn: str
+    ) -> int | None:
+        """The recent version that already holds this content (a rollback), if any: the one the
+        versions tag names, once its own definition and role are seen to be these."""
         if not self.publish:
             return None
-        return next((number for number, known in remembered(tags) if known == digest), None)
+        number = next((number for number, known in remembered(tags) if known == digest), None)
+        if number is None or self.versions.holds(f"{arn}:{number}", definition, role_arn):
+            return number
+        logger.warning(
+            "versions tag does not match the version it names: publishing a new version",
+            extra={"state_machine": arn, "version": number},
+        )
+        return None
 
     def after(
         self,
