@@ -17,6 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError, call_allowing_missing, policy_document, tag_list
+from .names import managed_policy_path
 from .values import OWNERSHIP_TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -34,10 +35,11 @@ def count_of(tags: dict[str, str]) -> int | None:
 class ManagedPolicies:
     def __init__(self, aws: Aws, role_path: str) -> None:
         self.aws = aws
-        self.base = f"{role_path}policies/"
+        self.role_path = role_path
+        self.base = managed_policy_path(role_path, "")
 
     def path(self, role: str) -> str:
-        return f"{self.base}{role}/"
+        return managed_policy_path(self.role_path, role)
 
     @staticmethod
     def name(role: str, index: int) -> str:

@@ -1,4 +1,5 @@
-"""The names the provider gives: a state machine's when the stack names none, and its role's."""
+"""The names the provider gives: a state machine's when the stack names none, its role's, the role's
+inline policy and the path of its managed policies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import hashlib
 import re
 
 from .arn import STACK, state_machine_name
+
+POLICY_NAME = "ecs-state-machine"  # the one inline policy of every role the provider makes
+
+
+def managed_policy_path(role_path: str, role: str) -> str:
+    """Where the managed policies of `role` live: their own path under the provider's roles."""
+    return f"{role_path}policies/{role}/"
 
 
 def stack_name(stack_id: str) -> str:

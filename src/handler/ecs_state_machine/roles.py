@@ -16,6 +16,7 @@ from .aws import AwsError, call_allowing_missing, policy_document, tag_list
 from .errors import PropertyError, ProviderError
 from .log import child_logger
 from .managed_policies import POLICY_COUNT_TAG, ManagedPolicies, count_of
+from .names import POLICY_NAME
 from .settings import matches
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 logger = child_logger()
 
-POLICY_NAME = "ecs-state-machine"
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 from .. import definition as asl
 from ..arn import TASK_DEFINITION
 from ..errors import ProviderError
-from ..names import role_name_for
+from ..names import POLICY_NAME, role_name_for
 from ..plan import make_plan
 from ..properties import parse
-from ..roles import POLICY_NAME
 from ..values import OWNERSHIP_TAG_PREFIX
 from . import iam_diff
 from .planner import configuration_changes, definition_diff, ownership, statements_of

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..aws import AwsError, policy_document
-from ..managed_policies import ManagedPolicies
-from ..names import role_name_for
-from ..roles import POLICY_NAME
+from ..names import POLICY_NAME, managed_policy_path, role_name_for
 
 if TYPE_CHECKING:
     from ..aws import Aws
@@ -202,7 +200,7 @@ class Reads:
         attached = self.aws.call(
             "iam", "list_attached_role_policies", f"listing the policies of role {name}", RoleName=name
         ).get("AttachedPolicies", [])
-        ours = ManagedPolicies(self.aws, role_path).path(name)
+        ours = managed_policy_path(role_path, name)
         found: dict[str, dict[str, Any]] = {}
         for entry in attached:
             arn = str(entry["PolicyArn"])
