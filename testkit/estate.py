@@ -98,16 +98,20 @@ def register(
     compatibilities: tuple[str, ...] = ("FARGATE",),
     task_role_arn: str | None = None,
     execution_role_arn: str | None = None,
+    size: tuple[str, str] = ("256", "512"),
+    runtime_platform: dict[str, str] | None = None,
 ) -> str:
-    """Register a revision of any family; its ARN."""
+    """Register a revision of any family (task `size`: CPU units and MiB); its ARN."""
     kwargs: dict[str, Any] = {
         "family": family,
         "containerDefinitions": [container(name) for name in containers],
         "networkMode": network_mode,
         "requiresCompatibilities": list(compatibilities),
-        "cpu": "256",
-        "memory": "512",
+        "cpu": size[0],
+        "memory": size[1],
     }
+    if runtime_platform:
+        kwargs["runtimePlatform"] = runtime_platform
     if task_role_arn:
         kwargs["taskRoleArn"] = task_role_arn
     if execution_role_arn:

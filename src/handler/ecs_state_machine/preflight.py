@@ -159,8 +159,8 @@ def check(request: RunRequest, td: TaskDefinition | None, cluster: Cluster | Non
         raise PropertyError(
             request.where("assign_public_ip"),
             request.shown("assign_public_ip"),
-            f"is refused by ECS for launch type {request.launch_type}: only Fargate tasks get public IPs",
-            "Disable it, and reach the internet through a NAT gateway in the subnets' route tables.",
+            f"is refused for launch type {request.launch_type} (only Fargate tasks get public IPs)",
+            "Disable it; reach the internet through a NAT gateway.",
         )
     if td is None:
         return
