@@ -39,6 +39,10 @@ class World:
 
 @pytest.fixture
 def world(account: Account) -> World:
+    return build_world(account)
+
+
+def build_world(account: Account) -> World:
     ec2, ecs = account.session.client("ec2"), account.session.client("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     built = World(
