@@ -120,7 +120,9 @@ def from_payload(payload: dict[str, Any], jsonata: bool, prefix: str) -> RunRequ
         return tuple(value)
 
     def scalar(value: Any) -> Any:
-        return str(value).lower() if isinstance(value, bool) else value if value is None else str(value)
+        if value is None or value is RUNTIME:
+            return value
+        return str(value).lower() if isinstance(value, bool) else str(value)
 
     network = get(get(payload, "NetworkConfiguration"), "AwsvpcConfiguration")
     overrides = get(payload, "Overrides")
@@ -305,7 +307,7 @@ def _units(value: Any, unit: str) -> int | None:
     """CPU units or MiB from a task-level value (`1024`, `1 vCPU`, `2 GB`); None: not a literal."""
     if not isinstance(value, str):
         return None
-    match = re.fullmatch(rf"(\d+(?:\.\d+)?)\s*({unit})?", value.strip(), re.I)
+    match = re.fullmatch(rf"(\d*\.?\d+)\s*({unit})?", value.strip(), re.I)
     if match is None:
         return None
     number = float(match.group(1))

@@ -281,7 +281,11 @@ def network_reads(
 
 
 def _vpcs(aws: Aws, operation: str, key: str, ids: list[str]) -> dict[str, str]:
-    listed, id_key = ("Subnets", "SubnetId") if key == "subnet-id" else ("SecurityGroups", "GroupId")
+    listed, id_key, what = (
+        ("Subnets", "SubnetId", "subnets")
+        if key == "subnet-id"
+        else ("SecurityGroups", "GroupId", "security groups")
+    )
     found: dict[str, str] = {}
     for start in range(0, len(ids), FILTER_VALUES):
         token: dict[str, Any] = {}
@@ -289,7 +293,7 @@ def _vpcs(aws: Aws, operation: str, key: str, ids: list[str]) -> dict[str, str]:
             answer = aws.call(
                 "ec2",
                 operation,
-                f"describing {listed[0].lower() + listed[1:]} {','.join(ids[start : start + 3])}",
+                f"describing {what} {','.join(ids[start : start + 3])}",
                 Filters=[{"Name": key, "Values": ids[start : start + FILTER_VALUES]}],
                 **token,
             )
