@@ -56,6 +56,7 @@ def build_world(account: Account) -> World:
     register(ecs, "windows", runtime_platform=WINDOWS, size=("1024", "2048"), **roles)
     register(ecs, "onlyec2", compatibilities=("EC2",), **roles)
     register(ecs, "roleless", execution_role_arn=estate.execution_role_arn)
+    register(ecs, "bridged", compatibilities=("EC2",), network_mode="bridge", **roles)
     ecs.create_cluster(clusterName="bare")
     ecs.create_cluster(clusterName="mixed", capacityProviders=["FARGATE", "batch-asg"])
     return built
@@ -72,6 +73,7 @@ class Case:
     problem: str  # a phrase of the problem
     fine_single: Callable[[World], dict[str, Any]]
     fine_state: Callable[[World], dict[str, Any]]
+    state_reason: str | None = None  # the Reason's start in a Definition, when not the same key's
 
 
 def network(subnets: list[str], groups: list[str] | None = None, public: str | None = None) -> dict[str, Any]:
@@ -128,6 +130,15 @@ CASES: dict[str, Case] = {
         "and the subnets in vpc-",
         lambda w: {"Subnets": [w.other_subnet], "SecurityGroups": [w.other_group]},
         lambda w: network([w.other_subnet], [w.other_group]),
+    ),
+    "network configuration for a bridge revision": Case(
+        lambda w: {"TaskDefinition": "bridged", "LaunchType": "EC2"},
+        lambda w: {"TaskDefinition": "bridged", "LaunchType": "EC2"},
+        "Subnets '[",
+        "to awsvpc tasks, and bridged:1 uses network mode bridge",
+        lambda w: {"TaskDefinition": "bridged", "LaunchType": "EC2", "Subnets": None, "SecurityGroups": None},
+        lambda w: {"TaskDefinition": "bridged", "LaunchType": "EC2", "NetworkConfiguration": None},
+        state_reason="Definition.States.Run.Parameters.NetworkConfiguration: applies only",
     ),
     "public IP on EC2": Case(
         lambda w: {"LaunchType": "EC2", "AssignPublicIp": "true"},
@@ -218,7 +229,7 @@ CASES: dict[str, Case] = {
         lambda w: {"TaskDefinition": "arm", "EnableExecuteCommand": True},
     ),
 }
-OTHER_FAMILIES = ("arm", "windows", "onlyec2", "roleless")
+OTHER_FAMILIES = ("arm", "windows", "onlyec2", "roleless", "bridged")
 
 
 def single_props(world: World, options: dict[str, Any]) -> dict[str, Any]:
@@ -274,6 +285,8 @@ RUN_TASK_KEYS = {
 def expected(case: Case, mode: str) -> str:
     if mode == "single":
         return case.reason.replace("AssignPublicIp '", "AssignPublicIp 'true'")
+    if case.state_reason:
+        return case.state_reason
     prop, _, rest = case.reason.partition(" ")
     head = prop.split("[")[0]
     reason = STATE_PATH + RUN_TASK_KEYS.get(head, head) + prop[len(head) :] + " " + rest

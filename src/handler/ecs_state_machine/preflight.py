@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .asl_types import JSONATA
-from .errors import PropertyError, choices
+from .errors import MISSING, PropertyError, choices
 
 if TYPE_CHECKING:
     from .model import SingleTask
@@ -42,6 +42,7 @@ _NAMES = {
     "launch_type": ("LaunchType", "LaunchType"),
     "strategy": ("CapacityProviderStrategy", "CapacityProviderStrategy"),
     "platform_version": ("PlatformVersion", "PlatformVersion"),
+    "network": ("Subnets", "NetworkConfiguration"),
     "subnets": ("Subnets", "NetworkConfiguration.AwsvpcConfiguration.Subnets"),
     "security_groups": ("SecurityGroups", "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups"),
     "assign_public_ip": ("AssignPublicIp", "NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp"),
@@ -148,12 +149,12 @@ def from_payload(payload: dict[str, Any], jsonata: bool, prefix: str) -> RunRequ
 def check(request: RunRequest, td: TaskDefinition | None, cluster: Cluster | None, network: Network) -> None:
     """Refuse what RunTask would refuse (`td` None: chosen at run time; `cluster` None: elsewhere)."""
     check_network(request, network)
-    if td is not None and request.subnets is not None and td.network_mode != "awsvpc":
+    if td is not None and request.literal("subnets") and td.network_mode != "awsvpc":
         raise PropertyError(
-            request.where("subnets"),
-            request.shown("subnets"),
-            f"apply only to awsvpc tasks, and {td.label} uses network mode {td.network_mode}",
-            "Remove NetworkConfiguration, or register an awsvpc revision.",
+            request.where("network"),
+            MISSING,
+            f"applies only to awsvpc tasks, and {td.label} uses network mode {td.network_mode}",
+            "Remove it, or register an awsvpc revision.",
         )
     if cluster is not None:
         check_capacity(request, td, cluster)
