@@ -4,9 +4,10 @@
 its own family. Then, ``rounds`` times, a pipeline registers a revision of one of those families
 and the follower gets ECS's CloudTrail event, as EventBridge would deliver it (moto emits none):
 
-- AWS calls per event against the minimum for a move (10): finding the followers (dynamodb.Query);
+- AWS calls per event against the minimum for a move (12): finding the followers (dynamodb.Query);
   the lease, which also reads the record (dynamodb.UpdateItem); ecs.DescribeTaskDefinition,
-  ecs.DescribeClusters and sfn.ValidateStateMachineDefinition, as a deploy checks them;
+  ecs.DescribeClusters, ec2.DescribeSubnets, ec2.DescribeSecurityGroups and
+  sfn.ValidateStateMachineDefinition, as a deploy checks them;
   iam.GetRole (ownership and boundary of the role);
   iam.PutRolePolicy granting both revisions; sfn.UpdateStateMachine; iam.PutRolePolicy exact;
   dynamodb.UpdateItem recording the move and giving the lease back. The role policy is written
@@ -30,7 +31,7 @@ from testkit.estate import Estate as World
 from testkit.estate import register
 
 MACHINES = 200
-MOVE_MINIMUM = 10
+MOVE_MINIMUM = 12
 LATENCY = 0.04
 SWEEP_RATIO_TARGET = 0.5
 

@@ -20,12 +20,16 @@ Every request (the provider promises to act only on requests CloudFormation real
                               An event's StackId and ids prove nothing: anyone who may deploy with
                               the ServiceToken may invoke the function with an event of their own.
 
-Create (8)
+Create (10)
   cloudformation.DescribeStackResource  (see above)
   ecs.DescribeTaskDefinition  containers, network mode, launch compatibility and the task's roles
                               (for iam:PassRole): neither document can be written without them.
   ecs.DescribeClusters        the cluster's ARN and that it is ACTIVE: the provider promises to fail
                               a wrong cluster at deploy time, not at every execution.
+  ec2.DescribeSubnets         every subnet exists, all in one VPC; and
+  ec2.DescribeSecurityGroups  every security group exists, in that VPC: the provider promises to
+                              refuse at deploy time what RunTask would refuse at the first run.
+                              These four reads are made at once (they depend on nothing).
   sfn.ValidateStateMachineDefinition  Step Functions' own verdict on the definition before anything
                               is written: the provider promises an invalid definition fails with a
                               Reason and leaves nothing, by AWS's rules rather than only its own.
@@ -41,12 +45,13 @@ Create (8)
   An explicit StateMachineName would add one read (sfn.ListTagsForResource) before the writes,
   since CreateStateMachine returns an existing machine with the same definition instead of failing.
 
-Update, in place, after a new revision (8)
+Update, in place, after a new revision (10)
   cloudformation.DescribeStackResource  (see above)
   sfn.ListTagsForResource     existence (ResourceNotFound: recreate) and ownership (foreign tags:
                               refuse) of the PhysicalResourceId, in one read.
   ecs.DescribeTaskDefinition  the new revision's facts, as on Create.
   ecs.DescribeClusters        the cluster, validated on every request that renders documents.
+  ec2.DescribeSubnets, ec2.DescribeSecurityGroups  the network, as on Create (at once with the two above).
   sfn.ValidateStateMachineDefinition  the new definition, as on Create.
   iam.GetRole                 the role's ownership tags before writing its policy, and its trust
                               policy and permissions boundary: those follow the provider's
@@ -76,6 +81,7 @@ import hashlib
 import http.client
 import json
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,6 +98,8 @@ CFN = boto3.client("cloudformation", config=_CONFIG)
 ECS = boto3.client("ecs", config=_CONFIG)
 IAM = boto3.client("iam", config=_CONFIG)
 SFN = boto3.client("stepfunctions", config=_CONFIG)
+EC2 = boto3.client("ec2", config=_CONFIG)
+POOL = ThreadPoolExecutor(max_workers=4)
 TLS = ssl.create_default_context()
 
 
@@ -135,9 +143,20 @@ def _respond(event: dict[str, Any], physical_id: str, data: dict[str, str]) -> N
 
 
 def _resolve(props: dict[str, Any]) -> tuple[str, str]:
-    td = ECS.describe_task_definition(taskDefinition=props["TaskDefinition"])["taskDefinition"]
-    cluster = ECS.describe_clusters(clusters=[props["Cluster"]])["clusters"][0]["clusterArn"]
-    return td["taskDefinitionArn"], cluster
+    """The revision and the cluster, and the network the task names, read at once."""
+    td = POOL.submit(ECS.describe_task_definition, taskDefinition=props["TaskDefinition"])
+    cluster = POOL.submit(ECS.describe_clusters, clusters=[props["Cluster"]])
+    reads = [
+        POOL.submit(EC2.describe_subnets, Filters=[{"Name": "subnet-id", "Values": props["Subnets"]}]),
+        POOL.submit(
+            EC2.describe_security_groups, Filters=[{"Name": "group-id", "Values": props["SecurityGroups"]}]
+        ),
+    ]
+    if len(reads[0].result()["Subnets"]) != len(props["Subnets"]):
+        raise RuntimeError("a subnet does not exist")
+    if len(reads[1].result()["SecurityGroups"]) != len(props["SecurityGroups"]):
+        raise RuntimeError("a security group does not exist")
+    return td.result()["taskDefinition"]["taskDefinitionArn"], cluster.result()["clusters"][0]["clusterArn"]
 
 
 def _validate(written: dict[str, Any]) -> None:

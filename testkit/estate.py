@@ -4,7 +4,7 @@ before it adopts the provider, and what the provider leaves behind.
 `build_estate(aws)` registers, in moto (in process or a moto server: anything with `.client(name)`,
 a boto3 Session or a `MotoServer`), task and execution roles, optionally a VPC (DNS hostnames on,
 which moto needs for awsvpc tasks) with two subnets and a security group, the cluster
-``hogefuga-cluster``, and revisions of the task family ``hogefuga`` with the containers ``hoge`` and
+``hogefuga-cluster`` (with the FARGATE and FARGATE_SPOT capacity providers), and revisions of the task family ``hogefuga`` with the containers ``hoge`` and
 ``fuga`` (moto needs ``memory`` or ``memoryReservation`` on every container to run a task).
 """
 
@@ -26,6 +26,8 @@ FAMILY = "hogefuga"
 FOLLOW_TABLE = "ecs-state-machine-follow"  # the provider stack's FollowTable (FOLLOW_TABLE)
 CLUSTER = "hogefuga-cluster"
 CONTAINERS = ("hoge", "fuga")
+# Associated with the cluster, as CDK's enableFargateCapacityProviders does.
+CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 
 ECS_TASKS_TRUST = json.dumps(
@@ -96,16 +98,20 @@ def register(
     compatibilities: tuple[str, ...] = ("FARGATE",),
     task_role_arn: str | None = None,
     execution_role_arn: str | None = None,
+    size: tuple[str, str] = ("256", "512"),
+    runtime_platform: dict[str, str] | None = None,
 ) -> str:
-    """Register a revision of any family; its ARN."""
+    """Register a revision of any family (task `size`: CPU units and MiB); its ARN."""
     kwargs: dict[str, Any] = {
         "family": family,
         "containerDefinitions": [container(name) for name in containers],
         "networkMode": network_mode,
         "requiresCompatibilities": list(compatibilities),
-        "cpu": "256",
-        "memory": "512",
+        "cpu": size[0],
+        "memory": size[1],
     }
+    if runtime_platform:
+        kwargs["runtimePlatform"] = runtime_platform
     if task_role_arn:
         kwargs["taskRoleArn"] = task_role_arn
     if execution_role_arn:
@@ -207,20 +213,37 @@ class Estate:
         return properties
 
 
-def _network(aws: Any) -> tuple[str, list[str], list[str]]:
+# The ids events/*.json name, and short ones tests write by hand (a third subnet and a second
+# security group of the same VPC).
+EXAMPLE_SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+EXAMPLE_SECURITY_GROUPS = ["sg-0e4f5a6b7c8d90001"]
+HAND_WRITTEN = ("subnet-0a1b2c3d", "sg-0e4f5a6b")
+
+
+def _network(aws: Any, example_ids: bool = False) -> tuple[str, list[str], list[str]]:
+    from testkit.moto_patches import chosen_ids
+
     ec2 = aws.client("ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=zone)["Subnet"][
-            "SubnetId"
-        ]
-        for index, zone in ((1, f"{REGION}a"), (2, f"{REGION}b"))
-    ]
-    group = ec2.create_security_group(
-        GroupName="hogefuga-tasks", Description="hogefuga batch tasks", VpcId=vpc_id
+    chosen = chosen_ids(
+        [*EXAMPLE_SUBNETS, HAND_WRITTEN[0]] if example_ids else [],
+        [*EXAMPLE_SECURITY_GROUPS, HAND_WRITTEN[1]] if example_ids else [],
     )
+    with chosen:
+        subnets = [
+            ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=zone)["Subnet"][
+                "SubnetId"
+            ]
+            for index, zone in ((1, f"{REGION}a"), (2, f"{REGION}b"))
+        ]
+        group = ec2.create_security_group(
+            GroupName="hogefuga-tasks", Description="hogefuga batch tasks", VpcId=vpc_id
+        )
+        if example_ids:
+            ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.3.0/24", AvailabilityZone=f"{REGION}c")
+            ec2.create_security_group(GroupName="hand-written", Description="tests", VpcId=vpc_id)
     return vpc_id, subnets, [group["GroupId"]]
 
 
@@ -247,23 +270,19 @@ def create_follow_table(aws: Any) -> None:
 
 
 def build_estate(aws: Any, *, revisions: int = 2, vpc: bool = True) -> Estate:
-    """The estate with `revisions` revisions of ``hogefuga``. Without `vpc` the subnet and security
-    group ids are made up (the provider never reads them; only ECS, running a task, does)."""
+    """The estate with `revisions` revisions of ``hogefuga``. Without `vpc` the subnets and the
+    security group take the example ids of ``events/*.json`` (moto in process only: the ids are
+    chosen through ``testkit.moto_patches.chosen_ids``); with it, moto's random ids."""
     iam = aws.client("iam")
     task_role, execution_role = _role(iam, f"{FAMILY}-task"), _role(iam, f"{FAMILY}-execution")
     iam.put_role_policy(
         RoleName=f"{FAMILY}-execution", PolicyName="pull-and-log", PolicyDocument=PULL_AND_LOG
     )
-    if vpc:
-        vpc_id, subnets, groups = _network(aws)
-    else:
-        vpc_id, subnets, groups = (
-            None,
-            ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
-            ["sg-0e4f5a6b7c8d90001"],
-        )
+    vpc_id, subnets, groups = _network(aws, example_ids=not vpc)
     create_follow_table(aws)
-    cluster_arn = aws.client("ecs").create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
+    cluster_arn = aws.client("ecs").create_cluster(
+        clusterName=CLUSTER, capacityProviders=list(CAPACITY_PROVIDERS)
+    )["cluster"]["clusterArn"]
     estate = Estate(aws, cluster_arn, task_role, execution_role, subnets, groups, vpc_id)
     for index in range(revisions):
         estate.register_revision(f"v{index + 1}")

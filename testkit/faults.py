@@ -34,6 +34,9 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from ecs_state_machine.errors import PROPAGATION_MESSAGES
 
 QUERY_PROTOCOL = {"iam", "cloudformation"}
+EC2_PROTOCOL = {
+    "ec2"
+}  # EC2's own query protocol: its errors in <Response><Errors>, throttling as RequestLimitExceeded
 PROPAGATION_ASSUME = PROPAGATION_MESSAGES[0] + "."
 PROPAGATION_EVENTS = f"'arn:aws:iam::123456789012:role/x' {PROPAGATION_MESSAGES[1]}."
 PROPAGATION_LOGS = (
@@ -82,7 +85,13 @@ def error_response(
 ) -> AWSResponse:
     """An HTTP error answer in the service's own wire format."""
     escaped = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if service in QUERY_PROTOCOL:
+    if service in EC2_PROTOCOL:
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{escaped}</Message></Error></Errors>"
+            "<RequestID>00000000-0000-4000-8000-000000000000</RequestID></Response>"
+        ).encode()
+        headers = {"Content-Type": "text/xml"}
+    elif service in QUERY_PROTOCOL:
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escaped}</Message>"
             "</Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
@@ -266,5 +275,11 @@ class Injector:
             through()
             raise ReadTimeoutError(endpoint_url=url)
         service = operation.split(".", 1)[0]
-        code = rule.code or ("Throttling" if service in QUERY_PROTOCOL else "ThrottlingException")
+        code = rule.code or (
+            "RequestLimitExceeded"
+            if service in EC2_PROTOCOL
+            else "Throttling"
+            if service in QUERY_PROTOCOL
+            else "ThrottlingException"
+        )
         return error_response(service, code, rule.message, rule.status, url)

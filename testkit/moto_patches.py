@@ -19,6 +19,9 @@ process:
   to see the provider turn a FAIL into a Reason: JSON that does not parse, and a Task state whose
   `arn:aws:states:::` Resource names no service integration AWS offers (INVALID_RESOURCE, located
   as AWS locates it, `/States/<name>/Resource`).
+- EC2 CreateSubnet and CreateSecurityGroup with an id of the test's choosing (`chosen_ids`), which
+  moto cannot give (its ids are random): tests and recorded events that name example ids
+  (``subnet-0a1b...``, ``sg-0e4f...``) get a network that has exactly those.
 - Step Functions' ECS integration, so that executions can run tasks (below), with every RunTask
   parameter Step Functions passes on (moto's copy of LocalStack's integration passes a fixed subset
   and drops the rest, CapacityProviderStrategy and Tags among them).
@@ -69,7 +72,9 @@ then one in a Parallel branch) take about 1.5 s each.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from botocore import xform_name
@@ -280,8 +285,40 @@ def _executions_of_versions_and_aliases(original: Any) -> Any:
     return start_execution
 
 
+_CHOSEN: dict[str, list[str]] = {"subnet": [], "security-group": []}
+
+
+@contextlib.contextmanager
+def chosen_ids(subnets: list[str], security_groups: list[str]) -> Iterator[None]:
+    """Inside the block, the subnets and security groups moto (in process) creates take these
+    ids, in order; then random ids again."""
+    _CHOSEN["subnet"][:] = subnets
+    _CHOSEN["security-group"][:] = security_groups
+    try:
+        yield
+    finally:
+        _CHOSEN["subnet"].clear()
+        _CHOSEN["security-group"].clear()
+
+
+def _chosen_or(kind: str, original: Any) -> Any:
+    def next_id() -> str:
+        return _CHOSEN[kind].pop(0) if _CHOSEN[kind] else str(original())
+
+    next_id.patched = True  # type: ignore[attr-defined]
+    return next_id
+
+
 def apply() -> None:
     """Install every patch. Idempotent."""
+    from moto.ec2.models import security_groups, subnets
+
+    for module, name, kind in (
+        (subnets, "random_subnet_id", "subnet"),
+        (security_groups, "random_security_group_id", "security-group"),
+    ):
+        if not getattr(getattr(module, name), "patched", False):
+            setattr(module, name, _chosen_or(kind, getattr(module, name)))
     from moto.ecs.models import EC2ContainerServiceBackend
     from moto.stepfunctions.models import StepFunctionBackend
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (

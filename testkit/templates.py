@@ -202,3 +202,34 @@ def custom_resources(path: Path, parameters: dict[str, Any], **place: Any) -> di
         rendered.pop("ServiceToken", None)
         found[name] = stringify(rendered)
     return found
+
+
+def _target_of(arn: Any) -> str | None:
+    """The logical id a target's Arn names (`!Ref X`, `!GetAtt X.Arn`), if it names one."""
+    if isinstance(arn, dict) and "Ref" in arn:
+        return str(arn["Ref"])
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        attribute = arn["Fn::GetAtt"]
+        return str(attribute[0] if isinstance(attribute, list) else attribute.split(".")[0])
+    return None
+
+
+def trigger_inputs(path: Path) -> dict[str, list[str]]:
+    """Every execution input the template's own triggers send, by the logical id they start: an
+    EventBridge Scheduler schedule's Target.Input, an EventBridge rule's Targets[].Input. A trigger
+    that sends no Input sends `{}` (a schedule) or the event (a rule: refused here, no example has
+    one)."""
+    template = load(path)
+    sent: dict[str, list[str]] = {}
+    for schedule in resources_of_type(template, "AWS::Scheduler::Schedule").values():
+        target = schedule["Properties"]["Target"]
+        name = _target_of(target["Arn"])
+        if name is not None:
+            sent.setdefault(name, []).append(str(target.get("Input", "{}")))
+    for rule in resources_of_type(template, "AWS::Events::Rule").values():
+        for target in rule["Properties"].get("Targets", []):
+            name = _target_of(target["Arn"])
+            if name is not None:
+                assert "Input" in target, f"{path.name}: a rule target without Input sends the event itself"
+                sent.setdefault(name, []).append(str(target["Input"]))
+    return sent

@@ -18,14 +18,14 @@ from testkit.estate import ACCOUNT, REGION, Estate, provider_leftovers
 from testkit.lambda_runner import LambdaFunction
 from testkit.listener import Listener
 from testkit.moto_server import MotoServer
-from testkit.templates import EXAMPLES, custom_resources, provision
+from testkit.templates import EXAMPLES, custom_resources, provision, trigger_inputs
 from testkit.tls import TlsMaterial
 from testkit.transports import InFunction
 
 STACK = "nightly"
-# The execution input each example documents, by file.
+# The execution input each example started by its callers documents, by file. An example whose
+# template declares a trigger (a schedule, a rule) runs with exactly what that trigger sends instead.
 INPUTS: dict[str, dict[str, Any]] = {
-    "nightly-batch.yaml": {"command": ["python", "manage.py", "migrate"]},
     "on-demand-report.yaml": {
         "command": ["report", "--date", "2024-01-31"],
         "environment": [{"Name": "LOG_LEVEL", "Value": "debug"}],
@@ -120,18 +120,22 @@ def test_every_example_deploys_runs_and_deletes(path, world, moto, listener, exa
         operation = player.create_operation(properties)
         assert operation.outcome == "CREATE_COMPLETE", operation.describe()
         players[logical_id] = (player, operation.first.data)
-    for player, data in players.values():
+    triggers = trigger_inputs(path)
+    assert not (triggers and path.name in INPUTS), "a triggered example runs with its trigger's input"
+    for logical_id, (player, data) in players.items():
         sfn = moto.client("stepfunctions")
         # Through the alias, where the example makes one (callers start the alias, not the machine).
         target = data.get("AliasArn") or player.physical_id
-        started = sfn.start_execution(stateMachineArn=target, input=json.dumps(INPUTS[path.name]))
-        clusters = {world.cluster_name, "batch"}
-        described = {}
-        for cluster in clusters:
-            described = answer_callbacks(moto, started["executionArn"], cluster, timeout=15.0)
-            if described["status"] != "RUNNING":
-                break
-        assert described["status"] == "SUCCEEDED", readback.execution_failure(moto, started["executionArn"])
+        for sent in triggers.get(logical_id) or [json.dumps(INPUTS[path.name])]:
+            started = sfn.start_execution(stateMachineArn=target, input=sent)
+            described = {}
+            for cluster in (world.cluster_name, "batch"):
+                described = answer_callbacks(moto, started["executionArn"], cluster, timeout=15.0)
+                if described["status"] != "RUNNING":
+                    break
+            assert described["status"] == "SUCCEEDED", readback.execution_failure(
+                moto, started["executionArn"]
+            )
     for player, _data in players.values():
         assert player.delete_operation().outcome == "DELETE_COMPLETE"
     assert provider_leftovers(moto) == {"roles": [], "state_machines": []}

@@ -4,13 +4,14 @@ that has what each example expects; then deleted, leaving nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from testkit.account import Account
 from testkit.estate import ACCOUNT, REGION, register
-from testkit.templates import EXAMPLES, custom_resources, provision
+from testkit.templates import EXAMPLES, custom_resources, provision, trigger_inputs
 
 
 def prepare(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -33,6 +34,27 @@ def prepare(account: Account, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
     }
 
 
+def reads(definition: dict[str, Any]) -> set[str]:
+    """The top-level fields of the execution input that the states outside any Map read (`key.$`
+    values such as `$.command`): a trigger must send them, or the run fails with States.Runtime."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("ItemProcessor", "Iterator"):
+                    continue
+                if key.endswith(".$") and isinstance(value, str) and value.startswith("$."):
+                    found.add(value[2:].split(".")[0].split("[")[0])
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(definition.get("States", {}))
+    return found
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_deploys_and_deletes_through_the_handler(path, account, monkeypatch):
     parameters = prepare(account, monkeypatch)
@@ -47,6 +69,13 @@ def test_every_example_deploys_and_deletes_through_the_handler(path, account, mo
         assert answer["Status"] == "SUCCESS", (path.name, logical_id, answer["Reason"])
         made[logical_id] = (answer["PhysicalResourceId"], properties)
     assert len(account.leftovers()[1]) == len(resources)
+    sfn = account.session.client("stepfunctions")
+    for logical_id, sent in ((name, s) for name, inputs in trigger_inputs(path).items() for s in inputs):
+        definition = json.loads(sfn.describe_state_machine(stateMachineArn=made[logical_id][0])["definition"])
+        missing = reads(definition) - set(json.loads(sent))
+        assert not missing, (
+            f"{path.name}: {logical_id}'s trigger sends {sent}, and its state machine reads {missing}"
+        )
     for logical_id, (physical_id, properties) in made.items():
         player.logical_id = logical_id
         assert player.delete(physical_id, properties)["Status"] == "SUCCESS"

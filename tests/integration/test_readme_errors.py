@@ -22,6 +22,8 @@ from testkit.account import Account
 from testkit.docs import section
 from testkit.estate import register
 from testkit.transports import Context
+from tests.integration.test_preflight import CASES as PREFLIGHT
+from tests.integration.test_preflight import build_world, options
 
 EMPTY_TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
 
@@ -196,6 +198,11 @@ def propagation() -> str:
     return caught.value.reason
 
 
+def preflight(account: Account, case: str, mode: str = "single") -> str:
+    """A misconfiguration RunTask would refuse at the first run (tests/integration/test_preflight.py)."""
+    return created(account, options(build_world(account), PREFLIGHT[case], mode))
+
+
 TOKENLESS = {"ContainerOverrides": [{"ContainerName": "hoge"}], "IntegrationPattern": "WAIT_FOR_TASK_TOKEN"}
 CASES: dict[str, Callable[[Account, pytest.MonkeyPatch, Any], str]] = {
     "Subnet: is not a property": lambda a, m, f: parsed({**a.props, "Subnet": "subnet-0a1b2c3d"}),
@@ -263,6 +270,30 @@ CASES: dict[str, Callable[[Account, pytest.MonkeyPatch, Any], str]] = {
     "AliasName 'live'": lambda a, m, f: parsed({**a.props, "AliasName": "live"}),
     "The provider was denied": lambda a, m, f: denied(a, f),
     "IAM did not let Step Functions": lambda a, m, f: propagation(),
+    "Subnets 'subnet-": lambda a, m, f: preflight(a, "subnet that does not exist"),
+    "Definition.States.Run.Parameters.NetworkConfiguration": lambda a, m, f: preflight(
+        a, "subnet that does not exist", "definition"
+    ),
+    "SecurityGroups 'sg-...': no such": lambda a, m, f: preflight(a, "security group that does not exist"),
+    "Subnets '[": lambda a, m, f: preflight(a, "subnets of two VPCs"),
+    "SecurityGroups 'sg-...': is in": lambda a, m, f: preflight(a, "security group of another VPC"),
+    "AssignPublicIp": lambda a, m, f: preflight(a, "public IP on EC2"),
+    "CapacityProviderStrategy[0].CapacityProvider 'FARGATE':": lambda a, m, f: preflight(
+        a, "capacity provider the cluster lacks"
+    ),
+    "CapacityProviderStrategy '[...]': mixes": lambda a, m, f: preflight(
+        a, "Fargate mixed with an Auto Scaling group provider"
+    ),
+    "CapacityProviderStrategy[0].CapacityProvider 'FARGATE_SPOT'": lambda a, m, f: preflight(
+        a, "Fargate Spot for ARM64"
+    ),
+    "PlatformVersion '1.2.0'": lambda a, m, f: preflight(a, "Fargate Spot below platform 1.3.0"),
+    "CapacityProviderStrategy '[...]': but": lambda a, m, f: preflight(
+        a, "Fargate strategy for an EC2-only revision"
+    ),
+    "Memory '4096'": lambda a, m, f: preflight(a, "task size Fargate does not offer"),
+    "PlatformVersion '1.3.0'": lambda a, m, f: preflight(a, "8 vCPU below platform 1.4.0"),
+    "EnableExecuteCommand": lambda a, m, f: preflight(a, "ECS Exec without a task role"),
 }
 
 

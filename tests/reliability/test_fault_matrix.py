@@ -64,6 +64,8 @@ ACTIONS = {
     "iam.ListRolePolicies": "listing policies of role",
     "iam.DeleteRolePolicy": "deleting role",
     "iam.DeleteRole": "deleting role",
+    "ec2.DescribeSubnets": "describing subnets",
+    "ec2.DescribeSecurityGroups": "describing security groups",
 }
 BOTOCORE_ATTEMPTS = CLIENT_CONFIG.retries["total_max_attempts"]  # botocore's attempts per call
 TRANSIENT_TIMES = BOTOCORE_ATTEMPTS + 1
@@ -75,8 +77,15 @@ def rule_for(kind: str, operation: str, occurrence: int) -> Rule:
     service, name = operation.split(".")
     iam = service == "iam"
     action = f"{'states' if service == 'sfn' else service}:{name}"
+    ec2 = service == "ec2"
     if kind == "denied":
-        code, status = ("AccessDenied", 403) if iam else ("AccessDeniedException", 400)
+        code, status = (
+            ("AccessDenied", 403)
+            if iam
+            else ("UnauthorizedOperation", 403)
+            if ec2
+            else ("AccessDeniedException", 400)
+        )
         message = DENIED_MESSAGE.format(action=action)
         return Rule(operation, occurrence, code=code, status=status, times=None, message=message)
     if kind == "invalid":
@@ -87,7 +96,7 @@ def rule_for(kind: str, operation: str, occurrence: int) -> Rule:
             operation, occurrence, code=code, times=None, message=f"1 validation error detected in {name}"
         )
     if kind == "throttled":
-        code = "Throttling" if iam else "ThrottlingException"
+        code = "Throttling" if iam else "RequestLimitExceeded" if ec2 else "ThrottlingException"
         return Rule(operation, occurrence, code=code, times=TRANSIENT_TIMES, message="Rate exceeded")
     if kind == "unavailable":
         return Rule(

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from ecs_state_machine import plan as plan_module
 from ecs_state_machine.arn import Place
@@ -39,29 +37,40 @@ ARN = HERE.state_machine_arn("nightly")
 PREFIX = "arn:aws:ecs:us-east-1:123456789012"
 
 
+class Ecs:
+    """ECS's answers for the revision etl:3 and the cluster batch (in whatever order they are asked)."""
+
+    def describe_task_definition(self, taskDefinition: str) -> dict[str, Any]:
+        return {
+            "taskDefinition": {
+                "taskDefinitionArn": f"{PREFIX}:task-definition/etl:3",
+                "family": "etl",
+                "revision": 3,
+                "status": "ACTIVE",
+                "containerDefinitions": [{"name": "app"}],
+                "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/etl-execution",
+            }
+        }
+
+    def describe_clusters(self, clusters: list[str]) -> dict[str, Any]:
+        return {"clusters": [{"clusterArn": f"{PREFIX}:cluster/batch", "status": "ACTIVE"}]}
+
+
+class Ec2:
+    """EC2's answers: the subnet subnet-0a1b2c3d in vpc-1."""
+
+    def describe_subnets(self, Filters: list[dict[str, Any]]) -> dict[str, Any]:
+        wanted = Filters[0]["Values"]
+        return {"Subnets": [{"SubnetId": s, "VpcId": "vpc-1"} for s in wanted if s == "subnet-0a1b2c3d"]}
+
+
 @pytest.fixture
 def aws() -> Any:
-    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "describe_task_definition",
-            {
-                "taskDefinition": {
-                    "taskDefinitionArn": f"{PREFIX}:task-definition/etl:3",
-                    "family": "etl",
-                    "revision": 3,
-                    "status": "ACTIVE",
-                    "containerDefinitions": [{"name": "app"}],
-                    "networkMode": "awsvpc",
-                    "requiresCompatibilities": ["FARGATE"],
-                    "executionRoleArn": "arn:aws:iam::123456789012:role/etl-execution",
-                }
-            },
-        )
-        stubber.add_response(
-            "describe_clusters", {"clusters": [{"clusterArn": f"{PREFIX}:cluster/batch", "status": "ACTIVE"}]}
-        )
-        yield Aws(clients={"ecs": client, "stepfunctions": StepFunctions()})
+    return Aws(clients={"ecs": Ecs(), "ec2": Ec2(), "stepfunctions": StepFunctions()})
 
 
 def test_a_single_task_plan_carries_every_document(aws):

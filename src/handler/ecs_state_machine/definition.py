@@ -11,13 +11,14 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .arn import ROLE
 from .asl_types import JSONATA as _JSONATA
 from .asl_types import coerce_run_task, restore_types
 from .errors import MISSING, PropertyError
+from .preflight import RunRequest, from_payload
 
 ECS_RUN_TASK = re.compile(r"^arn:aws[a-z-]*:states:::ecs:runTask(\.sync|\.waitForTaskToken)?$")
 _WAITING = re.compile(r"\.(sync(:\d+)?|waitForTaskToken)$")
@@ -42,6 +43,7 @@ class EcsTask:
     tags_task: bool  # Tags or PropagateTags (any form but a literal NONE): RunTask tags the new task
     role_overrides: tuple[tuple[str, str], ...] = ()  # (TaskRoleArn or ExecutionRoleArn, literal ARN)
     credentials: str | None = None  # Credentials.RoleArn: the role the state runs RunTask as
+    request: RunRequest = field(default_factory=RunRequest)  # what its RunTask asks, for the preflight
 
     @property
     def credentials_account(self) -> str | None:
@@ -219,6 +221,7 @@ def ecs_tasks(document: dict[str, Any]) -> list[EcsTask]:
                 tags_task=_tags_task(payload, jsonata),
                 role_overrides=_role_overrides(path, payload_key, payload, jsonata),
                 credentials=_credentials(path, state, jsonata),
+                request=from_payload(payload, jsonata, f"Definition.{path}.{payload_key}"),
             )
         )
     return found

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import definition as asl
-from . import policy_parts, render, rules, single_task, state_rules, task_rules, verdict
+from . import policy_parts, preflight, render, rules, single_task, state_rules, task_rules, verdict
 from .model import SingleTask, Workflow
 from .resolve import resolve, resolve_key, resolve_states
 from .resolved import Resolved
@@ -110,9 +110,9 @@ def _compact(document: dict[str, Any]) -> str:
 
 def _single_task(props: SingleTask, place: Place, aws: Aws, settings: Settings) -> Plan:
     task_rules.check_single_task_place(props, place)
-    td, cluster_arn = resolve(props, aws)
-    resolved = Resolved(td, task_rules.single_task_facts(props, td, place, settings), cluster_arn)
-    td = resolved.task_definition
+    td, cluster, network = resolve(props, aws)
+    resolved = Resolved(td, task_rules.single_task_facts(props, td, place, settings), cluster.arn)
+    preflight.check(preflight.from_single_task(props), td, cluster, network)
     task_rules.check_overrides_size(single_task.overrides(props, resolved))
     return Plan(
         definition=single_task.render_definition(props, resolved),
@@ -135,8 +135,12 @@ def _workflow(props: Workflow, place: Place, aws: Aws, settings: Settings) -> Pl
     asl.validate(props.definition)
     tasks = asl.ecs_tasks(props.definition)
     state_rules.check_states(props, tasks, place, settings)
-    facts = resolve_states(props, tasks, aws, place.account)
+    facts, network = resolve_states(props, tasks, aws, place.account)
     state_rules.check_state_facts(facts, place, settings)
+    for fact in facts:
+        if not fact.foreign:
+            td = fact.revisions[0] if fact.revisions and not fact.dynamic else None
+            preflight.check(fact.task.request, td, fact.cluster, network)
     return Plan(
         definition=asl.pin(props.definition, {f.task.path: f.parameters(props.pin_revision) for f in facts}),
         policy=render.role_policy(

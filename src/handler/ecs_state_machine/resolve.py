@@ -1,7 +1,8 @@
 """Resolve what the properties name into facts about the account: the task definition revision
-(latest ACTIVE for a family), its containers and roles, the cluster ARN, and the KMS key of
-EncryptionConfiguration. The ECS and KMS calls live here and nowhere else; whether the facts can
-work is the rules' to say.
+(latest ACTIVE for a family), its containers, roles, size and platform, the cluster (ARN and
+capacity providers), the VPC of each subnet and security group the tasks name, and the KMS key of
+EncryptionConfiguration. The ECS, EC2 and KMS reads live here and nowhere else, and run at once;
+whether the facts can work is the rules' (and the preflight's) to say.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import AwsError
 from .errors import PropertyError, ProviderError
-from .resolved import StateFacts, TaskDefinition
+from .resolved import Cluster, Network, StateFacts, TaskDefinition
 from .values import TaskDefinitionRef, task_definition_ref
 
 if TYPE_CHECKING:
@@ -23,9 +24,20 @@ if TYPE_CHECKING:
     from .model import SingleTask, Workflow
 
 
-def resolve(props: SingleTask, aws: Aws) -> tuple[TaskDefinition, str]:
-    """TaskDefinition mode: the revision and the cluster's ARN."""
-    return resolve_task_definition(props.task_definition, aws), resolve_cluster(props.cluster, aws)
+def resolve(props: SingleTask, aws: Aws) -> tuple[TaskDefinition, Cluster, Network]:
+    """TaskDefinition mode: the revision, the cluster and the network the task names, described at
+    once (a failure is reported in that order)."""
+    ref = props.task_definition
+    wanted: dict[tuple[str, str], Callable[[], Any]] = {
+        ("revision", ref.text): lambda: resolve_task_definition(ref, aws),
+        ("cluster", props.cluster): lambda: describe_cluster(props.cluster, aws),
+        **network_reads(props.subnets, props.security_groups, aws),
+    }
+    found = _all_at_once(wanted)
+    for result in found.values():
+        if isinstance(result, BaseException):
+            raise result
+    return found[("revision", ref.text)], found[("cluster", props.cluster)], _network(found)
 
 
 def resolve_key(given: str, aws: Aws, place: Place) -> str:
@@ -125,6 +137,7 @@ def _facts(described: dict[str, Any]) -> TaskDefinition:
     compatibilities = tuple(
         dict.fromkeys([*described.get("requiresCompatibilities", []), *described.get("compatibilities", [])])
     )
+    platform = described.get("runtimePlatform") or {}
     return TaskDefinition(
         arn=described["taskDefinitionArn"],
         family=described["family"],
@@ -134,14 +147,28 @@ def _facts(described: dict[str, Any]) -> TaskDefinition:
         compatibilities=compatibilities,
         task_role_arn=described.get("taskRoleArn") or None,
         execution_role_arn=described.get("executionRoleArn") or None,
+        cpu=str(described["cpu"]) if described.get("cpu") else None,
+        memory=str(described["memory"]) if described.get("memory") else None,
+        cpu_architecture=platform.get("cpuArchitecture") or "X86_64",
+        os_family=platform.get("operatingSystemFamily") or "LINUX",
     )
 
 
 def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
+    return describe_cluster(cluster, aws, prop).arn
+
+
+def describe_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> Cluster:
+    """The ACTIVE cluster `cluster` names, with its capacity providers (DescribeClusters returns
+    them without an `include`)."""
     described = aws.call("ecs", "describe_clusters", f"describing cluster {cluster}", clusters=[cluster])
     for found in described.get("clusters", []):
         if found.get("status") in ("ACTIVE", "PROVISIONING", "UPDATING"):
-            return str(found["clusterArn"])
+            return Cluster(
+                str(found["clusterArn"]),
+                str(found.get("clusterName") or cluster),
+                tuple(found.get("capacityProviders") or ()),
+            )
     raise PropertyError(
         prop,
         cluster,
@@ -156,19 +183,29 @@ def resolve_cluster(cluster: str, aws: Aws, prop: str = "Cluster") -> str:
 WORKERS = 16
 
 
-def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws, account: str) -> list[StateFacts]:
+def resolve_states(
+    props: Workflow, tasks: list[EcsTask], aws: Aws, account: str
+) -> tuple[list[StateFacts], Network]:
     """Definition mode: what each ECS task state runs, each family, revision and cluster described
-    once however many states name it, all of them at once. The states were checked
-    (`state_rules.check_states`) already. A failure is reported for the first state, in document
-    order, that meets one, as if they had been described one after another.
+    once however many states name it, and the network every state names, all of them at once. The
+    states were checked (`state_rules.check_states`) already. A failure is reported for the first
+    state, in document order, that meets one, as if they had been described one after another.
 
     A state that runs in another account (Credentials of a role there) is not described: its task
-    definition and cluster are that account's. A state with Credentials needs nothing resolved
-    for its grant, so what it chooses at run time is left to it."""
+    definition, cluster and network are that account's. A state with Credentials needs nothing
+    resolved for its grant, so what it chooses at run time is left to it."""
     wanted: dict[tuple[str, str], Callable[[], Any]] = {}
-    for task in tasks:
-        for key, describe in _needs(props, task, aws, account):
+    here = [task for task in tasks if task.credentials_account in (None, account)]
+    for task in here:
+        for key, describe in _needs(props, task, aws):
             wanted.setdefault(key, describe)
+    wanted.update(
+        network_reads(
+            [s for task in here for s in task.request.literal("subnets")],
+            [g for task in here for g in task.request.literal("security_groups")],
+            aws,
+        )
+    )
     found = _all_at_once(wanted)
 
     def get(key: tuple[str, str]) -> Any:
@@ -177,37 +214,35 @@ def resolve_states(props: Workflow, tasks: list[EcsTask], aws: Aws, account: str
             raise result
         return result
 
-    facts = []
-    for task in tasks:
-        if task.credentials_account not in (None, account):
-            facts.append(StateFacts(task, None, ()))
-            continue
-        cluster = get(("cluster", task.cluster)) if task.cluster is not None else None
-        if task.task_definition is None:
-            families = (
-                ()
-                if task.credentials
-                else tuple(get(("family", family)) for family in props.allow_dynamic_task_definitions)
-            )
-            facts.append(StateFacts(task, cluster, families, dynamic=True))
-            continue
-        ref = task_definition_ref(task.where("TaskDefinition"), task.task_definition)
-        facts.append(
-            StateFacts(task, cluster, (get(("revision", ref.text)),), pinned=ref.revision is not None)
-        )
-    return facts
+    facts = [_state_facts(props, task, get, account) for task in tasks]
+    return facts, _network(found)
 
 
-def _needs(
-    props: Workflow, task: EcsTask, aws: Aws, account: str
-) -> list[tuple[tuple[str, str], Callable[[], Any]]]:
-    """What describing `task` takes: (key, describe) for its cluster and its task definitions."""
+def _state_facts(
+    props: Workflow, task: EcsTask, get: Callable[[tuple[str, str]], Any], account: str
+) -> StateFacts:
     if task.credentials_account not in (None, account):
-        return []
+        return StateFacts(task, None, ())
+    cluster = get(("cluster", task.cluster)) if task.cluster is not None else None
+    arn = cluster.arn if cluster else None
+    if task.task_definition is None:
+        families = (
+            ()
+            if task.credentials
+            else tuple(get(("family", family)) for family in props.allow_dynamic_task_definitions)
+        )
+        return StateFacts(task, arn, families, dynamic=True, cluster=cluster)
+    ref = task_definition_ref(task.where("TaskDefinition"), task.task_definition)
+    revision = get(("revision", ref.text))
+    return StateFacts(task, arn, (revision,), pinned=ref.revision is not None, cluster=cluster)
+
+
+def _needs(props: Workflow, task: EcsTask, aws: Aws) -> list[tuple[tuple[str, str], Callable[[], Any]]]:
+    """What describing `task` takes: (key, describe) for its cluster and its task definitions."""
     needs: list[tuple[tuple[str, str], Callable[[], Any]]] = []
     if task.cluster is not None:
         cluster, prop = task.cluster, task.where("Cluster")
-        needs.append((("cluster", cluster), lambda: resolve_cluster(cluster, aws, prop)))
+        needs.append((("cluster", cluster), lambda: describe_cluster(cluster, aws, prop)))
     if task.task_definition is not None:
         where = task.where("TaskDefinition")
         ref = task_definition_ref(where, task.task_definition)
@@ -222,6 +257,59 @@ def _needs(
             )
             needs.append((("family", family), describe))
     return needs
+
+
+# EC2 takes up to 200 values in one filter; more ids (rare: a Definition of many states, each with
+# its own subnets) are described in as many calls as that takes.
+FILTER_VALUES = 200
+
+
+def network_reads(
+    subnets: list[str] | tuple[str, ...], groups: list[str] | tuple[str, ...], aws: Aws
+) -> dict[tuple[str, str], Callable[[], Any]]:
+    """The describes that find the VPC of each subnet and security group (none when none is named):
+    one DescribeSubnets and one DescribeSecurityGroups for all of them, filtered by id so that an id
+    that does not exist is simply absent from the answer instead of failing the call."""
+    reads: dict[tuple[str, str], Callable[[], Any]] = {}
+    if subnets:
+        ids = list(dict.fromkeys(subnets))
+        reads[("network", "subnets")] = lambda: _vpcs(aws, "describe_subnets", "subnet-id", ids)
+    if groups:
+        ids_ = list(dict.fromkeys(groups))
+        reads[("network", "groups")] = lambda: _vpcs(aws, "describe_security_groups", "group-id", ids_)
+    return reads
+
+
+def _vpcs(aws: Aws, operation: str, key: str, ids: list[str]) -> dict[str, str]:
+    listed, id_key, what = (
+        ("Subnets", "SubnetId", "subnets")
+        if key == "subnet-id"
+        else ("SecurityGroups", "GroupId", "security groups")
+    )
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), FILTER_VALUES):
+        token: dict[str, Any] = {}
+        while True:
+            answer = aws.call(
+                "ec2",
+                operation,
+                f"describing {what} {','.join(ids[start : start + 3])}",
+                Filters=[{"Name": key, "Values": ids[start : start + FILTER_VALUES]}],
+                **token,
+            )
+            found.update({str(item[id_key]): str(item.get("VpcId") or "") for item in answer.get(listed, [])})
+            if not answer.get("NextToken"):
+                break
+            token = {"NextToken": answer["NextToken"]}
+    return found
+
+
+def _network(found: dict[tuple[str, str], Any]) -> Network:
+    subnets, groups = found.get(("network", "subnets"), {}), found.get(("network", "groups"), {})
+    for result in (subnets, groups):
+        if isinstance(result, BaseException):
+            raise result
+    return Network(subnets, groups)
 
 
 def _all_at_once(wanted: dict[tuple[str, str], Callable[[], Any]]) -> dict[tuple[str, str], Any]:

@@ -22,6 +22,10 @@ class TaskDefinition:
     compatibilities: tuple[str, ...]
     task_role_arn: str | None
     execution_role_arn: str | None
+    cpu: str | None = None  # task-level CPU units and memory (MiB), as registered
+    memory: str | None = None
+    cpu_architecture: str = "X86_64"  # runtimePlatform, ECS's defaults when it says nothing
+    os_family: str = "LINUX"
 
     @property
     def family_arn_prefix(self) -> str:
@@ -34,6 +38,24 @@ class TaskDefinition:
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for r in (self.task_role_arn, self.execution_role_arn) if r))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """An ACTIVE cluster: its ARN and the capacity providers associated with it."""
+
+    arn: str
+    name: str
+    capacity_providers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Network:
+    """The VPC of each subnet and security group the tasks name that exists in this account and
+    region (one that does not is absent)."""
+
+    subnets: dict[str, str]
+    security_groups: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class StateFacts:
     revisions: tuple[TaskDefinition, ...]
     dynamic: bool = False
     pinned: bool = False
+    cluster: Cluster | None = None  # what the preflight checks the state's capacity against
 
     @property
     def foreign(self) -> bool:

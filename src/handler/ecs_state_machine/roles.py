@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 logger = child_logger()
 
 
-
 @dataclass(frozen=True)
 class Wanted:
     """What a created role must look like."""
