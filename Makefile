@@ -37,6 +37,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench testkit tools demo
 	$(BIN)/mypy
 	$(PY) tools/gates.py src
+	PYTHONPATH=src/handler $(BIN)/lint-imports --no-cache
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 
 # The documentation site (docs/, mkdocs-material), offline and strict: a broken link, a missing

@@ -124,7 +124,7 @@ def _aws_module() -> Any:
     root = str(handler_dir())
     if root not in sys.path:
         sys.path.insert(0, root)
-    return importlib.import_module("ecs_state_machine.aws")
+    return importlib.import_module("ecs_state_machine.base.aws")
 
 
 def _outlasts(window: float, timeout_s: float, seed: int = 0) -> float | None:

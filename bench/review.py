@@ -37,11 +37,11 @@ def _template(names: list[str], world: World) -> str:
 
 def _in_process(bench: Bench, template: dict[str, Any]) -> float:
     """The provider's own planning of the same properties: the floor."""
-    from ecs_state_machine.arn import Place
-    from ecs_state_machine.aws import Aws
-    from ecs_state_machine.plan import make_plan
-    from ecs_state_machine.properties import parse
-    from ecs_state_machine.settings import Settings
+    from ecs_state_machine.base.arn import Place
+    from ecs_state_machine.base.aws import Aws
+    from ecs_state_machine.base.settings import Settings
+    from ecs_state_machine.planning.plan import make_plan
+    from ecs_state_machine.schema.properties import parse
 
     props = parse(template["Resources"]["Pipeline"]["Properties"])
     aws = Aws(clients={name: bench.moto.client(name) for name in SERVICES})

@@ -148,7 +148,7 @@ def opened(
 ) -> Iterator[Account]:
     """An account for as long as the block runs: environment, moto, estate, record, transport. With
     `record_pauses` the provider's retry pauses are recorded in `pauses` instead of slept."""
-    from ecs_state_machine.aws import Aws
+    from ecs_state_machine.base.aws import Aws
 
     moto_patches.apply()
     with pytest.MonkeyPatch.context() as patch:

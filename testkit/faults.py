@@ -31,7 +31,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from ecs_state_machine.errors import PROPAGATION_MESSAGES
+from ecs_state_machine.base.errors import PROPAGATION_MESSAGES
 
 QUERY_PROTOCOL = {"iam", "cloudformation"}
 EC2_PROTOCOL = {

@@ -81,7 +81,7 @@ class InProcess:
         app.helper._sender = self._previous
 
     def _capture(self, url: str, body: dict[str, Any]) -> bool:
-        from ecs_state_machine.response import encode
+        from ecs_state_machine.cloudformation.response import encode
 
         self.responses.append(json.loads(encode(body)))
         self.urls.append(url)
@@ -102,7 +102,7 @@ class InProcess:
         return self.responses[sent:]
 
     def deliver(self, event: dict[str, Any], timeout_s: float | None = None) -> Delivery:
-        from ecs_state_machine.response import encode
+        from ecs_state_machine.cloudformation.response import encode
 
         answers = self.invoke(event, timeout_s)
         assert len(answers) <= 1, f"the handler answered {len(answers)} times"

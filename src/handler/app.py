@@ -15,15 +15,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from ecs_state_machine import __version__
-from ecs_state_machine.authenticity import confirm, still_waiting
-from ecs_state_machine.aws import Aws, Deadline, invoked_place
-from ecs_state_machine.deploy import Outcome
-from ecs_state_machine.errors import ProviderError, Refused
-from ecs_state_machine.lifecycle import Lifecycle
-from ecs_state_machine.log import SERVICE
-from ecs_state_machine.provider import Provider
-from ecs_state_machine.request import Request
-from ecs_state_machine.settings import Settings
+from ecs_state_machine.applying.deploy import Outcome
+from ecs_state_machine.base.aws import Aws, Deadline, invoked_place
+from ecs_state_machine.base.errors import ProviderError, Refused
+from ecs_state_machine.base.log import SERVICE
+from ecs_state_machine.base.settings import Settings
+from ecs_state_machine.cloudformation.authenticity import confirm, still_waiting
+from ecs_state_machine.cloudformation.lifecycle import Lifecycle
+from ecs_state_machine.cloudformation.provider import Provider
+from ecs_state_machine.schema.request import Request
 
 logger = Logger(service=SERVICE)
 logger.append_keys(provider_version=__version__)

@@ -15,11 +15,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ecs_state_machine import __version__
-from ecs_state_machine.aws import Aws, Deadline, invoked_place
-from ecs_state_machine.follow_store import FOLLOWER_RETRY_SECONDS, FollowStore
-from ecs_state_machine.follower import Follower
-from ecs_state_machine.log import SERVICE
-from ecs_state_machine.settings import Settings
+from ecs_state_machine.base.aws import Aws, Deadline, invoked_place
+from ecs_state_machine.base.log import SERVICE
+from ecs_state_machine.base.settings import Settings
+from ecs_state_machine.following.follow_store import FOLLOWER_RETRY_SECONDS, FollowStore
+from ecs_state_machine.following.follower import Follower
 
 logger = Logger(service=SERVICE)
 logger.append_keys(provider_version=__version__)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine import follow_store
-from ecs_state_machine import follower as follower_module
-from ecs_state_machine.aws import Aws
-from ecs_state_machine.follow_store import Busy, FollowStore
+from ecs_state_machine.base.aws import Aws
+from ecs_state_machine.following import follow_store
+from ecs_state_machine.following import follower as follower_module
+from ecs_state_machine.following.follow_store import Busy, FollowStore
 from testkit import cloudtrail
 from testkit.estate import FOLLOW_TABLE
 from testkit.faults import Crash, Rule
@@ -221,10 +221,10 @@ def test_a_sweep_out_of_time_is_taken_up_where_it_stopped(account, session, esta
     import functools
     import os
 
-    from ecs_state_machine.arn import Place
-    from ecs_state_machine.aws import Deadline
-    from ecs_state_machine.follower import Follower
-    from ecs_state_machine.settings import Settings
+    from ecs_state_machine.base.arn import Place
+    from ecs_state_machine.base.aws import Deadline
+    from ecs_state_machine.base.settings import Settings
+    from ecs_state_machine.following.follower import Follower
     from testkit.account import SM
     from testkit.cloudformation import Player
     from testkit.estate import ACCOUNT, REGION

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine.render import render_trust_policy
+from ecs_state_machine.planning.render import render_trust_policy
 from testkit.cloudformation import Player
 from testkit.estate import register
 from tests.integration.conftest import STACK_ID, provider_leftovers

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_state_machine.aws import Aws
-from ecs_state_machine.errors import PROPAGATION_MESSAGES, ProviderError
-from ecs_state_machine.policy_parts import split
-from ecs_state_machine.properties import parse
+from ecs_state_machine.base.aws import Aws
+from ecs_state_machine.base.errors import PROPAGATION_MESSAGES, ProviderError
+from ecs_state_machine.planning.policy_parts import split
+from ecs_state_machine.schema.properties import parse
 from testkit import stacks
 from testkit.account import Account
 from testkit.docs import section

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ecs_state_machine.aws import Aws
+from ecs_state_machine.base.aws import Aws
 from ecs_state_machine.cli.main import main
 from ecs_state_machine.cli.provider_settings import DEFAULTS
 from testkit import review, stacks
@@ -263,7 +263,7 @@ def reviewer_policy() -> dict[str, Any]:
 
 
 def allowed(action: str, policy: dict[str, Any]) -> bool:
-    from ecs_state_machine.settings import matches
+    from ecs_state_machine.base.settings import matches
 
     granted = [
         a

@@ -106,7 +106,7 @@ def test_the_bundle_is_small_and_holds_only_what_is_imported(release):
         "ecs_state_machine/cli/",  # the plan and drift command
     ):
         assert not any(never in n for n in names), never
-    assert {"app.py", "follower_app.py", "ecs_state_machine/plan.py"} <= set(names)
+    assert {"app.py", "follower_app.py", "ecs_state_machine/planning/plan.py"} <= set(names)
 
 
 def test_the_bundle_still_imports_both_functions_and_validates_a_definition(release, tmp_path):
@@ -114,7 +114,7 @@ def test_the_bundle_still_imports_both_functions_and_validates_a_definition(rele
     site = next(Path(sys.prefix).glob("lib/python3.13/site-packages"))
     check = (
         f"import sys; sys.path.append({str(site)!r}); import regex; sys.path.insert(0, {str(tmp_path)!r});"
-        "import app, follower_app; from ecs_state_machine.lint import problems;"
+        "import app, follower_app; from ecs_state_machine.schema.lint import problems;"
         "print(problems({'StartAt': 'W', 'States': {'W': {'Type': 'Wait', 'Timestamp': '2026-01-01T00:00:00Z', 'End': True}}}));"
         "print(app.__file__)"
     )

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine.aws import CLIENT_CONFIG
+from ecs_state_machine.base.aws import CLIENT_CONFIG
 from testkit.cloudformation import Player
 from testkit.faults import PROPAGATION_ASSUME, PROPAGATION_EVENTS, PROPAGATION_LOGS, Rule
 from testkit.logs import Logs

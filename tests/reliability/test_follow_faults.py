@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine import follow_store
-from ecs_state_machine.aws import RETRY_BUDGET_SECONDS
+from ecs_state_machine.base.aws import RETRY_BUDGET_SECONDS
+from ecs_state_machine.following import follow_store
 from testkit import cloudtrail
 from testkit.estate import FOLLOW_TABLE, register
 from testkit.transports import Context

@@ -272,7 +272,7 @@ def make_target(world: World, cfn: Player, target: str) -> str:
         return str(other.create(world.props)["PhysicalResourceId"])
     if target == "unmanaged":
         # Made by hand, named like the provider's, with a role of the name the provider would use.
-        from ecs_state_machine.names import role_name_for
+        from ecs_state_machine.base.names import role_name_for
 
         arn = SM + "s0-NightlyBatch-0123456789ab"
         role = world.iam.create_role(

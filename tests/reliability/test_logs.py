@@ -32,7 +32,7 @@ def deployment(
 ) -> dict[str, Any]:
     """A stack's life with the real sender: what CloudFormation got, per RequestId."""
     import app
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     world = fresh
     monkeypatch.setattr(app.helper, "_sender", response.send)

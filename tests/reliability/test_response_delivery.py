@@ -52,7 +52,7 @@ def lines(logs: Logs, message: str) -> list[dict[str, Any]]:
 
 
 def test_a_response_refused_twice_is_delivered_on_the_third_attempt(listener: Listener, logs: Logs) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     listener.program([500, 500])
     started = time.monotonic()
@@ -72,7 +72,7 @@ def test_a_response_refused_twice_is_delivered_on_the_third_attempt(listener: Li
 def test_an_endpoint_that_always_answers_500_is_given_up_within_the_bound(
     listener: Listener, logs: Logs
 ) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     listener.program([500] * 20)
     clock = Clock()
@@ -84,7 +84,7 @@ def test_an_endpoint_that_always_answers_500_is_given_up_within_the_bound(
 
 
 def test_the_real_clock_bounds_a_500_loop(listener: Listener) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     listener.program([500] * 20)
     started = time.monotonic()
@@ -95,7 +95,7 @@ def test_the_real_clock_bounds_a_500_loop(listener: Listener) -> None:
 
 
 def test_a_refused_connection_is_retried_then_given_up_within_the_bound(logs: Logs) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     clock = Clock()
     started = time.monotonic()
@@ -115,7 +115,7 @@ def test_a_refused_connection_is_retried_then_given_up_within_the_bound(logs: Lo
 
 def test_an_endpoint_that_never_answers_does_not_hold_the_function(listener: Listener) -> None:
     """crhelper's sender would wait here forever; this one gives up when its budget is spent."""
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     listener.program([HANG] * 5)
     started = time.monotonic()
@@ -126,7 +126,7 @@ def test_an_endpoint_that_never_answers_does_not_hold_the_function(listener: Lis
 
 def test_an_untrusted_certificate_is_not_delivered_to(tls: TlsMaterial, logs: Logs) -> None:
     """Without SSL_CERT_FILE pointing at the test CA, verification must fail: nothing sent."""
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     with Listener(tls) as server:
         clock = Clock()
@@ -146,7 +146,7 @@ def test_an_untrusted_certificate_is_not_delivered_to(tls: TlsMaterial, logs: Lo
     ],
 )
 def test_a_response_url_that_is_not_https_is_refused_at_once(url: str, logs: Logs) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     started = time.monotonic()
     assert response.send(url, BODY) is False
@@ -155,7 +155,7 @@ def test_a_response_url_that_is_not_https_is_refused_at_once(url: str, logs: Log
 
 
 def test_an_oversized_body_is_cut_to_fit_without_losing_the_status(listener: Listener) -> None:
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     body = {**BODY, "Reason": "r" * 300, "Data": {"ContainerNames": ",".join(["c" * 200] * 30), "Arn": "a"}}
     assert response.send(listener.url(QUERY), body) is True
@@ -171,7 +171,7 @@ def test_the_handler_delivers_one_response_through_a_flaky_endpoint(
     world: World, listener: Listener, monkeypatch: pytest.MonkeyPatch, logs: Logs
 ) -> None:
     import app
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
 
     world.reset()
     monkeypatch.setattr(app.helper, "_sender", response.send)
@@ -208,7 +208,7 @@ def test_the_handler_delivers_one_response_through_a_flaky_endpoint(
 def test_a_create_that_runs_out_of_time_answers_failed_once_and_its_delete_leaves_nothing(
     fresh: World, slow: str
 ) -> None:
-    from ecs_state_machine.provider import TIMEOUT_REASON
+    from ecs_state_machine.cloudformation.provider import TIMEOUT_REASON
 
     world = fresh
     world.arm(Rule(slow, kind="slow", seconds=1.5, times=1))

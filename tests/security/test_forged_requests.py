@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ecs_state_machine.authenticity import response_url_problem
-from ecs_state_machine.settings import Settings
+from ecs_state_machine.base.settings import Settings
+from ecs_state_machine.cloudformation.authenticity import response_url_problem
 from testkit import stacks
 from testkit.account import SM, Account
 from testkit.cloudformation import Player
@@ -262,7 +262,7 @@ def test_the_real_sender_never_connects_to_a_host_it_was_not_given(
     """Through the real sender: a listening HTTPS endpoint the function was not told about gets no
     connection at all, for a forged request or a real one."""
     import app
-    from ecs_state_machine import response
+    from ecs_state_machine.cloudformation import response
     from testkit.listener import Listener
     from testkit.tls import make_tls_material
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from ecs_state_machine import response
-from ecs_state_machine.aws import Aws, AwsError
-from ecs_state_machine.errors import is_transient
+from ecs_state_machine.base.aws import Aws, AwsError
+from ecs_state_machine.base.errors import is_transient
+from ecs_state_machine.cloudformation import response
 from testkit.account import Account
 from testkit.estate import ACCOUNT, REGION
 from testkit.listener import TRICKLE, Listener

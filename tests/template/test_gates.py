@@ -1,11 +1,15 @@
-"""The shape gates `make lint` runs hold: a function too long or too complex, or a module too long,
-fails the gate naming it, and the provider as it is passes."""
+"""The gates `make lint` runs hold: a function too long or too complex, or a module too long, fails
+the shape gate naming it; an import against the layers' direction fails the import gate naming the
+import; and the provider as it is passes both."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from testkit.templates import ROOT
 
@@ -42,3 +46,75 @@ def test_a_module_over_400_lines_fails_naming_it(tmp_path):
     ran = gates(tmp_path)
     assert ran.returncode == 1
     assert "big.py: 401 lines (at most 400)" in ran.stdout
+
+
+def lint_imports(handler: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "lint-imports"),
+            "--no-cache",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+        ],
+        cwd=handler,
+        env={"PYTHONPATH": str(handler), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_provider_keeps_its_layers():
+    ran = lint_imports(ROOT / "src/handler")
+    assert ran.returncode == 0, ran.stdout
+    assert "Contracts: 2 kept, 0 broken." in ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "named"),
+    [
+        (
+            "planning/plan.py",
+            "from ..applying import deploy",
+            "ecs_state_machine.planning.plan -> ecs_state_machine.applying.deploy",
+        ),
+        (
+            "cli/reads.py",
+            "from ..applying import roles",
+            "ecs_state_machine.cli.reads -> ecs_state_machine.applying.roles",
+        ),
+        (
+            "schema/model.py",
+            "from ..planning import render",
+            "ecs_state_machine.schema.model -> ecs_state_machine.planning.render",
+        ),
+        (
+            "applying/roles.py",
+            "from ..following import follower",
+            "ecs_state_machine.applying.roles -> ecs_state_machine.following.follower",
+        ),
+        (
+            "base/aws.py",
+            "from ..cloudformation import response",
+            "ecs_state_machine.base.aws -> ecs_state_machine.cloudformation.response",
+        ),
+    ],
+)
+def test_an_import_against_the_layers_fails_naming_it(tmp_path, module, planted, named):
+    handler = tmp_path / "handler"
+    shutil.copytree(
+        ROOT / "src/handler/ecs_state_machine",
+        handler / "ecs_state_machine",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    target = handler / "ecs_state_machine" / module
+    text = target.read_text()
+    target.write_text(
+        text.replace(
+            "from __future__ import annotations\n", f"from __future__ import annotations\n\n{planted}\n", 1
+        )
+    )
+    ran = lint_imports(handler)
+    assert ran.returncode == 1, ran.stdout
+    assert "BROKEN" in ran.stdout
+    assert named in ran.stdout, ran.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cfnlint.decode import decode_str
 
-from ecs_state_machine.properties import SCHEMA
+from ecs_state_machine.schema.properties import SCHEMA
 from testkit.docs import section
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,13 +48,33 @@ def test_the_parameter_table_lists_every_parameter_of_the_provider_stack_with_it
         assert shown.startswith("empty") if default == "" else default in shown, (name, default, shown)
 
 
-def test_the_layout_names_every_module_of_the_provider():
-    layout = section("Layout")
-    modules = sorted(
-        p.stem for p in (ROOT / "src/handler/ecs_state_machine").glob("*.py") if p.stem != "__init__"
-    )
-    missing = [module for module in modules if not re.search(rf"\b{module}\.py\b", layout)]
-    assert not missing, f"modules the README's Layout does not name: {missing}"
+PACKAGE = ROOT / "src/handler/ecs_state_machine"
+
+
+def test_the_layout_names_every_module_under_its_own_folder():
+    """Each module is named in the Layout's tree under the folder it lives in."""
+    tree = re.search(r"```\n(.*?)```", section("Layout"), re.S).group(1)
+    where: dict[str, str] = {}
+    folder = ""
+    for line in tree.splitlines():
+        heading = re.match(r"^  ([a-z_]+)/", line)
+        if heading:
+            folder = heading.group(1)
+        for module in re.findall(r"\b([a-z_]+)\.py\b", re.split(r"\s{2,}", line.strip())[0]):
+            where[module] = folder
+    modules = {p.stem: p.parent.name for p in PACKAGE.glob("*/*.py") if p.stem != "__init__"}
+    assert not list(PACKAGE.glob("*.py"))[1:], "modules belong in a folder of their concern"
+    wrong = {m: (f, where.get(m)) for m, f in modules.items() if where.get(m) != f}
+    assert not wrong, f"modules the Layout does not name under their folder (folder, named under): {wrong}"
+
+
+def test_every_folder_of_the_package_says_what_it_is_for_and_where_it_stands():
+    folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    layers = section("Layout")
+    for folder in folders:
+        purpose = (PACKAGE / folder / "__init__.py").read_text().strip()
+        assert purpose.startswith('"""') and len(purpose) > 40, f"{folder}/__init__.py says nothing"
+        assert f"`{folder}/`" in layers, f"the Layout's table of layers does not place {folder}/"
 
 
 def _quick_start(page: Path) -> dict:
@@ -82,7 +102,7 @@ def test_the_site_opens_with_the_readmes_quick_start():
 
 
 def test_the_quick_start_is_accepted_by_the_provider():
-    from ecs_state_machine.properties import parse
+    from ecs_state_machine.schema.properties import parse
 
     props = parse(_first_yaml_example())
     assert props.task_definition.text == "nightly-report"
@@ -91,9 +111,9 @@ def test_the_quick_start_is_accepted_by_the_provider():
 def test_what_it_generates_is_what_the_renderer_writes_for_the_opening_example():
     import json
 
-    from ecs_state_machine.properties import parse
-    from ecs_state_machine.resolved import Resolved, TaskDefinition
-    from ecs_state_machine.single_task import render_definition
+    from ecs_state_machine.planning.single_task import render_definition
+    from ecs_state_machine.schema.properties import parse
+    from ecs_state_machine.schema.resolved import Resolved, TaskDefinition
 
     shown = json.loads(re.search(r"```json\n(.*?)```", section("What it generates"), re.S).group(1))
     example = _first_yaml_example()
@@ -116,8 +136,8 @@ def test_what_it_generates_is_what_the_renderer_writes_for_the_opening_example()
 
 def test_what_it_generates_names_every_statement_the_provider_can_write():
     """The policy table's statements are exactly the Sids the renderer writes, over every option."""
-    from ecs_state_machine import render
-    from ecs_state_machine.resolved import TaskGrant
+    from ecs_state_machine.planning import render
+    from ecs_state_machine.schema.resolved import TaskGrant
 
     table = {
         sid

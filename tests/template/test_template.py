@@ -23,7 +23,8 @@ import pytest
 from botocore import xform_name
 from cfnlint.api import lint_file
 
-from ecs_state_machine import properties, render
+from ecs_state_machine.planning import render
+from ecs_state_machine.schema import properties
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
@@ -534,10 +535,10 @@ def test_parameter_defaults_are_the_secure_ones(template):
 
 def test_every_setting_reaches_the_function_from_a_parameter(template):
     """Each variable `Settings.from_environment` reads (but the test-only ones) comes from the stack."""
-    from ecs_state_machine.settings import Settings
+    from ecs_state_machine.base.settings import Settings
 
     env = environment(Stack(template))
-    source = (ROOT / "src/handler/ecs_state_machine/settings.py").read_text()
+    source = (ROOT / "src/handler/ecs_state_machine/base/settings.py").read_text()
     read = set(re.findall(r'env\.get\("([A-Z_]+)"\)', source))
     assert read - set(env) == {"ALLOWED_RESPONSE_HOSTS", "AWS_SAM_LOCAL"}, read - set(env)
     settings = Settings.from_environment(env)
@@ -560,7 +561,7 @@ def test_the_provider_reads_cloudformation_only_to_confirm_requests(stack):
 
 
 def test_state_machines_are_written_only_with_the_provider_ownership_tag(stack):
-    from ecs_state_machine.request import OWNER_LOGICAL, OWNER_STACK
+    from ecs_state_machine.schema.request import OWNER_LOGICAL, OWNER_STACK
 
     policy = provider_policy(stack)
     for action in ("states:CreateStateMachine", "states:TagResource"):
@@ -621,9 +622,9 @@ def rendered_policies() -> list[dict]:
     pattern, tags, logging and tracing; a Definition with a Distributed Map)."""
     from dataclasses import replace
 
-    from ecs_state_machine.plan import Plan
-    from ecs_state_machine.properties import parse
-    from ecs_state_machine.resolved import Resolved, TaskDefinition, grant_for
+    from ecs_state_machine.planning.plan import Plan
+    from ecs_state_machine.schema.properties import parse
+    from ecs_state_machine.schema.resolved import Resolved, TaskDefinition, grant_for
 
     td = TaskDefinition(
         arn=f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/nightly:3",

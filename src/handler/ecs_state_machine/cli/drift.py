@@ -10,20 +10,20 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import definition as asl
-from ..arn import TASK_DEFINITION
-from ..errors import ProviderError
-from ..names import POLICY_NAME, role_name_for
-from ..plan import make_plan
-from ..properties import parse
-from ..values import OWNERSHIP_TAG_PREFIX
+from ..base.arn import TASK_DEFINITION
+from ..base.errors import ProviderError
+from ..base.names import POLICY_NAME, role_name_for
+from ..planning.plan import make_plan
+from ..schema import definition as asl
+from ..schema.properties import parse
+from ..schema.values import OWNERSHIP_TAG_PREFIX
 from . import iam_diff
 from .planner import configuration_changes, definition_diff, ownership, statements_of
 from .template import delivered, unknowns
 
 if TYPE_CHECKING:
-    from ..model import Properties
-    from ..plan import Documents
+    from ..planning.plan import Documents
+    from ..schema.model import Properties
     from .planner import Context
     from .reads import Existing
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..settings import matches
+from ..base.settings import matches
 
 
 @dataclass(frozen=True, order=True)

@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError
 
-from ..aws import Aws, AwsError
-from ..errors import ProviderError
+from ..base.aws import Aws, AwsError
+from ..base.errors import ProviderError
 from . import report
 from .template import TemplateError
 

@@ -9,21 +9,21 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..arn import state_machine_name
-from ..errors import PropertyError, ProviderError
-from ..names import role_name_for
-from ..plan import make_plan
-from ..properties import Previous, parse
-from ..request import OWNER_LOGICAL, OWNER_STACK
+from ..base.arn import state_machine_name
+from ..base.errors import PropertyError, ProviderError
+from ..base.names import role_name_for
+from ..planning.plan import make_plan
+from ..schema.properties import Previous, parse
+from ..schema.request import OWNER_LOGICAL, OWNER_STACK
 from . import iam_diff
 from .template import delivered, unknowns
 
 if TYPE_CHECKING:
-    from ..arn import Place
-    from ..aws import Aws
-    from ..model import Properties
-    from ..plan import Documents
-    from ..settings import Settings
+    from ..base.arn import Place
+    from ..base.aws import Aws
+    from ..base.settings import Settings
+    from ..planning.plan import Documents
+    from ..schema.model import Properties
     from .reads import Existing, Reads, Stack
 
 GENERATED = "GENERATED-AT-DEPLOY"  # a name the provider generates from the deploy's RequestId

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..aws import AwsError
-from ..settings import ROLE_PATH_DEFAULT, Settings
+from ..base.aws import AwsError
+from ..base.settings import ROLE_PATH_DEFAULT, Settings
 
 if TYPE_CHECKING:
     from .reads import Reads, Stack

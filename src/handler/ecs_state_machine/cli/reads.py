@@ -9,11 +9,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..aws import AwsError, policy_document
-from ..names import POLICY_NAME, managed_policy_path, role_name_for
+from ..base.aws import AwsError, policy_document
+from ..base.names import POLICY_NAME, managed_policy_path, role_name_for
 
 if TYPE_CHECKING:
-    from ..aws import Aws
+    from ..base.aws import Aws
 
 GONE = ("DELETE_COMPLETE", "DELETE_IN_PROGRESS", "CREATE_FAILED")
 

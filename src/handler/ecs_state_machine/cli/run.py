@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..arn import Place
+from ..base.arn import Place
 from . import provider_settings
 from .drift import ResourceDrift, drift_resource
 from .planner import Context, ResourcePlan, plan_resource
@@ -14,7 +14,7 @@ from .reads import Reads, Stack
 from .template import Evaluator, TemplateError, Unknown, custom_resources, delivered, load
 
 if TYPE_CHECKING:
-    from ..aws import Aws
+    from ..base.aws import Aws
 
 
 @dataclass
