@@ -9,12 +9,14 @@ would set it (secure defaults: only what a test sets), and a transport that runs
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -137,6 +139,18 @@ class Account:
         return sorted(roles), sorted(state["machines"])
 
 
+@functools.cache
+def _loader() -> Any:
+    """botocore's service models, read from disk once per test process instead of once per account."""
+    return botocore.session.get_session().get_component("data_loader")
+
+
+def _session() -> boto3.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return boto3.Session(botocore_session=core, region_name=REGION)
+
+
 @contextlib.contextmanager
 def opened(
     *,
@@ -162,7 +176,7 @@ def opened(
             patch.setitem(Aws.__init__.__kwdefaults__, "sleep", pauses.append)
         stacks.shared().clear()
         with mock_aws(), InProcess(sender=sender, signature=signature) as transport:
-            session = boto3.Session(region_name=REGION)
+            session = _session()
             try:
                 yield Account(session, build_estate(session, revisions=revisions, vpc=vpc), transport, pauses)
             finally:

@@ -10,6 +10,7 @@ which moto needs for awsvpc tasks) with two subnets and a security group, the cl
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,13 +255,18 @@ def _role(iam: Any, name: str) -> str:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
 
 
-def create_follow_table(aws: Any) -> None:
-    """The provider stack's FollowTable, keyed as template.yaml declares it."""
+@functools.cache
+def _declared_follow_table() -> dict[str, Any]:
     from cfnlint.decode import decode_str
 
     template, problems = decode_str((Path(__file__).resolve().parents[1] / "template.yaml").read_text())
     assert not problems, problems
-    declared = template["Resources"]["FollowTable"]["Properties"]
+    return dict(template["Resources"]["FollowTable"]["Properties"])
+
+
+def create_follow_table(aws: Any) -> None:
+    """The provider stack's FollowTable, keyed as template.yaml declares it."""
+    declared = _declared_follow_table()
     aws.client("dynamodb").create_table(
         TableName=FOLLOW_TABLE,
         KeySchema=[dict(k) for k in declared["KeySchema"]],
