@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..base.arn import state_machine_name
-from ..base.errors import PropertyError, ProviderError
+from ..base.errors import ProviderError
 from ..base.names import role_name_for
 from ..planning.plan import make_plan
+from ..schema import rules
 from ..schema.properties import Previous, parse
 from ..schema.request import OWNER_LOGICAL, OWNER_STACK
 from . import iam_diff
@@ -133,13 +134,7 @@ def _target(
     if name != current:
         return "replace", named or generated_arn(ctx, logical_id), f"StateMachineName {current} -> {name}"
     if props.state_machine_type != existing.state_machine_type:
-        if props.state_machine_name:
-            raise PropertyError(
-                "StateMachineType",
-                props.state_machine_type,
-                f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
-                "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
-            )
+        rules.check_type_change(props, name)
         why = f"StateMachineType {existing.state_machine_type} -> {props.state_machine_type}"
         return "replace", generated_arn(ctx, logical_id), why
     return "update", deployed, ""

@@ -14,11 +14,12 @@ from ..applying.roles import Roles
 from ..applying.state_machines import StateMachines
 from ..base.arn import state_machine_name
 from ..base.aws import AwsError
-from ..base.errors import PropertyError, ProviderError
+from ..base.errors import ProviderError
 from ..base.log import child_logger
 from ..base.names import default_state_machine_name, role_name_for
 from ..following.following import Following, Held
 from ..planning.plan import make_plan
+from ..schema import rules
 from ..schema.properties import Previous, parse
 from ..schema.request import Request
 
@@ -164,13 +165,7 @@ class Lifecycle:
             return None
         if props.state_machine_type == existing.get("type", "STANDARD"):
             return current
-        if props.state_machine_name:
-            raise PropertyError(
-                "StateMachineType",
-                props.state_machine_type,
-                f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
-                "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
-            )
+        rules.check_type_change(props, name)
         return fresh
 
     def _recreate(self, deployment: Deployment, current: str, fresh: str) -> Outcome:

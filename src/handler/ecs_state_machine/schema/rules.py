@@ -194,3 +194,15 @@ def check_fargate(prop: str, launch_type: str | None, td: TaskDefinition) -> Non
             f"but {td.label} is not FARGATE-compatible (requiresCompatibilities: {','.join(td.compatibilities) or 'none'})",
             "Set LaunchType: EC2 (or a CapacityProviderStrategy), or register a FARGATE revision.",
         )
+
+
+def check_type_change(props: Properties, name: str) -> None:
+    """A new StateMachineType needs a new state machine (the type is fixed at creation), which a
+    StateMachineName the stack keeps rules out."""
+    if props.state_machine_name:
+        raise PropertyError(
+            "StateMachineType",
+            props.state_machine_type,
+            f"cannot change while StateMachineName stays {name} (the type is fixed at creation)",
+            "Change StateMachineName too, or remove it, so a new state machine replaces this one.",
+        )
