@@ -22,6 +22,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from testkit.moto_patches import NO_DEFAULT_AMIS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -71,7 +73,7 @@ class MotoServer:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
             # The interpreter reaches the server's own services at localhost:$MOTO_PORT.
             env["MOTO_PORT"] = str(self.port)
-            env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # as testkit.moto_patches.NO_DEFAULT_AMIS
+            env.update(NO_DEFAULT_AMIS)
             env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
             env["AWS_DEFAULT_REGION"] = REGION
             self._log_handle = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115

@@ -25,27 +25,27 @@ def test_the_provider_passes_its_gates():
     assert ran.returncode == 0, ran.stdout
 
 
-def test_a_function_over_60_lines_fails_naming_it(tmp_path):
-    body = "\n".join(f"    x{i} = {i}" for i in range(60))
-    (tmp_path / "long.py").write_text(f"def long_one():\n{body}\n    return 0\n")
+LONG_BODY = "\n".join(f"    x{i} = {i}" for i in range(60))
+BRANCHES = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(15))
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "named"),
+    [
+        ("long.py", f"def long_one():\n{LONG_BODY}\n    return 0\n", "long_one has 62 lines (at most 60)"),
+        (
+            "branchy.py",
+            f"def branchy(x):\n{BRANCHES}\n    return -1\n",
+            "branchy has complexity 16 (at most 15)",
+        ),
+        ("big.py", "x = 1\n" * 401, "big.py: 401 lines (at most 400)"),
+    ],
+)
+def test_code_over_a_shape_limit_fails_naming_it(tmp_path, name, source, named):
+    (tmp_path / name).write_text(source)
     ran = gates(tmp_path)
     assert ran.returncode == 1
-    assert "long_one has 62 lines (at most 60)" in ran.stdout
-
-
-def test_a_function_over_complexity_15_fails_naming_it(tmp_path):
-    branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(15))
-    (tmp_path / "branchy.py").write_text(f"def branchy(x):\n{branches}\n    return -1\n")
-    ran = gates(tmp_path)
-    assert ran.returncode == 1
-    assert "branchy has complexity 16 (at most 15)" in ran.stdout
-
-
-def test_a_module_over_400_lines_fails_naming_it(tmp_path):
-    (tmp_path / "big.py").write_text("x = 1\n" * 401)
-    ran = gates(tmp_path)
-    assert ran.returncode == 1
-    assert "big.py: 401 lines (at most 400)" in ran.stdout
+    assert named in ran.stdout
 
 
 def lint_imports(handler: Path) -> subprocess.CompletedProcess[str]:

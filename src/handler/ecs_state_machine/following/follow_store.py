@@ -101,11 +101,13 @@ class FollowStore:
         self.table = table
         self.clock = clock
 
+    def _item(self, operation: str, action: str, key: tuple[str, str], **kwargs: Any) -> Any:
+        """One call on the item `key` (partition, sort) of the table."""
+        return self.aws.call("dynamodb", operation, action, TableName=self.table, Key=_key(*key), **kwargs)
+
     def _machine(self, operation: str, action: str, arn: str, **kwargs: Any) -> Any:
         """One call on `arn`'s machine item."""
-        return self.aws.call(
-            "dynamodb", operation, action, TableName=self.table, Key=_key(MACHINE, arn), **kwargs
-        )
+        return self._item(operation, action, (MACHINE, arn), **kwargs)
 
     # ------------------------------------------------------------------ finding followers
     def followers(self, family: str) -> list[str]:
@@ -144,28 +146,18 @@ class FollowStore:
 
     def cursor(self) -> str | None:
         """The last state machine a sweep that ran out of time reached (None: start at the first)."""
-        item = self.aws.call(
-            "dynamodb", "get_item", "reading the sweep's cursor", TableName=self.table, Key=_key(*CURSOR)
-        ).get("Item")
+        item = self._item("get_item", "reading the sweep's cursor", CURSOR).get("Item")
         return str(item["resume_after"]["S"]) if item and "resume_after" in item else None
 
     def set_cursor(self, after: str | None) -> None:
         """Where the next sweep starts: after `after` (None: at the first state machine)."""
         if after is None:
-            self.aws.call(
-                "dynamodb",
-                "delete_item",
-                "clearing the sweep's cursor",
-                TableName=self.table,
-                Key=_key(*CURSOR),
-            )
+            self._item("delete_item", "clearing the sweep's cursor", CURSOR)
             return
-        self.aws.call(
-            "dynamodb",
+        self._item(
             "update_item",
             "moving the sweep's cursor",
-            TableName=self.table,
-            Key=_key(*CURSOR),
+            CURSOR,
             UpdateExpression="SET resume_after = :after",
             ExpressionAttributeValues={":after": {"S": after}},
         )
